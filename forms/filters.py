@@ -1,0 +1,25 @@
+"""Input filters: strip what no person types and what would break storage or e-mail headers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Control characters (C0 incl. NUL, DEL, C1) other than tab and newline; PostgreSQL refuses NUL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_line(value: Any) -> Any:
+    """A one-line value: no control characters or line breaks, surrounding spaces removed."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return _CONTROL.sub("", value).strip()
+
+
+def clean_text(value: Any) -> Any:
+    """A multi-line value: line breaks kept as \\n, other control characters removed."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", value).strip()

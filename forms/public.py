@@ -1,0 +1,231 @@
+"""The two public forms: pamphlet orders (/pjecer/) and start-up help (/opstartshjaelp/).
+
+Field names are the contract in DESIGN.md ("Fields"). Every message is Danish; WTForms'
+English defaults are never shown because every validator here carries its own message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from flask import current_app
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, StopValidation
+
+from forms.filters import clean_line, clean_text
+from forms.validators import cvr_number, danish_phone, email_address, existing_postcode, one_of
+from intake.models import Pamphlet
+from intake.reference_data import town_for_postcode
+
+TOPICS: list[tuple[str, str]] = [
+    ("boligsocial_anvisning", "Boligsocial anvisning"),
+    ("forsyning_takster", "Forsyning og takster"),
+    ("styringsdialog", "Styringsdialog"),
+    ("strukturdebat", "Strukturdebat"),
+    ("andet", "Andet"),
+]
+
+EXISTING_COOPERATION: list[tuple[str, str]] = [
+    ("yes", "Ja, der er allerede et samarbejde"),
+    ("no", "Nej, ikke endnu"),
+    ("unknown", "Ved ikke"),
+]
+
+LINE = [clean_line]
+TEXT = [clean_text]
+
+
+def _max(n: int) -> Length:
+    return Length(max=n, message=f"Skriv højst {n} tegn.")
+
+
+class PublicForm(FlaskForm):
+    """What both forms share: who is asking, from where, and the anti-spam fields."""
+
+    class Meta:
+        @property
+        def csrf_time_limit(self) -> int:
+            # A form may stay open as long as its "shown at" stamp is accepted.
+            return int(current_app.config["INTAKE_FORM_MAX_AGE_SECONDS"])
+
+    form_token = HiddenField()
+    # Honeypot: hidden from people and screen readers; bots fill in anything named like this.
+    website = StringField("Lad dette felt være tomt", filters=LINE)
+
+    organisation = StringField(
+        "Boligorganisation",
+        filters=LINE,
+        validators=[InputRequired("Skriv boligorganisationens navn."), _max(255)],
+        description="Fx Boligselskabet Søbo eller AAB.",
+    )
+    first_name = StringField("Fornavn", filters=LINE, validators=[_max(40)])
+    last_name = StringField(
+        "Efternavn", filters=LINE, validators=[InputRequired("Skriv dit efternavn."), _max(80)]
+    )
+    email = EmailField(
+        "E-mail",
+        filters=LINE,
+        validators=[_max(254), email_address],
+        description="Vi sender kvitteringen hertil.",
+    )
+    phone = TelField(
+        "Telefon (valgfrit)",
+        filters=LINE,
+        validators=[_max(20), danish_phone],
+        description="8 cifre, fx 33 76 20 40.",
+    )
+    role = StringField(
+        "Stilling eller rolle (valgfrit)",
+        filters=LINE,
+        validators=[_max(128)],
+        description="Fx direktør, forretningsfører eller afdelingsformand.",
+    )
+    cvr = StringField(
+        "CVR-nummer (valgfrit)",
+        filters=LINE,
+        validators=[_max(16), cvr_number],
+        description="Boligorganisationens CVR-nummer, 8 cifre.",
+    )
+    municipality = SelectField(
+        "Kommune",
+        validate_choice=False,
+        description="Den kommune, hvor boligorganisationen har sine afdelinger.",
+    )
+    consent = BooleanField(
+        "Jeg har læst, hvordan BL behandler mine oplysninger, og giver samtykke til det.",
+        validators=[DataRequired("Sæt kryds for at give samtykke, ellers kan vi ikke behandle "
+                                 "din henvendelse.")],
+    )
+
+    def __init__(self, *args: Any, municipalities: list[tuple[str, str]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.municipality.choices = [("", "Vælg kommune")] + municipalities
+        self.municipality.validators = [
+            one_of(lambda: municipalities, "Vælg en kommune fra listen.")
+        ]
+
+    @property
+    def error_fields(self) -> list[Field]:
+        """The fields with errors, in page order, for the error summary."""
+        return [field for field in self if field.errors and field.name != "csrf_token"]
+
+
+class QuantityField(IntegerField):
+    """A pamphlet quantity: empty means 0; anything but a whole number is a Danish error."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = valuelist[0].strip() if valuelist and isinstance(valuelist[0], str) else ""
+        if raw == "":
+            self.data = 0
+            return
+        try:
+            self.data = int(raw)
+        except ValueError:
+            self.data = None
+            raise ValueError("Skriv antallet som et helt tal, fx 10.") from None
+
+
+class PamphletOrderForm(PublicForm):
+    street = StringField(
+        "Vej og husnummer",
+        filters=LINE,
+        validators=[InputRequired("Skriv leveringsadressen."), _max(255)],
+    )
+    postcode = StringField(
+        "Postnummer", filters=LINE, validators=[existing_postcode], description="4 cifre."
+    )
+    city = StringField(
+        "By (valgfrit)",
+        filters=LINE,
+        validators=[_max(64)],
+        description="Udfyldes ud fra postnummeret, hvis du lader feltet stå tomt.",
+    )
+    attention = StringField("Att. (valgfrit)", filters=LINE, validators=[_max(255)])
+    note = TextAreaField("Bemærkning (valgfrit)", filters=TEXT, validators=[_max(1000)])
+
+    pamphlets: ClassVar[Sequence[Pamphlet]] = ()
+
+    @classmethod
+    def for_catalogue(cls, pamphlets: Sequence[Pamphlet]) -> type[PamphletOrderForm]:
+        """A form class with one `quantity-<slug>` field per pamphlet shown in the catalogue."""
+        fields: dict[str, Any] = {
+            f"quantity-{p.slug}": QuantityField(
+                p.title,
+                default=0,
+                validators=[
+                    NumberRange(
+                        min=0,
+                        max=p.max_per_order,
+                        message=f"Du kan bestille fra 0 til {p.max_per_order} stk.",
+                    )
+                ],
+                description=f"Højst {p.max_per_order} stk.",
+            )
+            for p in pamphlets
+        }
+        fields["pamphlets"] = tuple(pamphlets)
+        return type("PamphletOrderFormForCatalogue", (cls,), fields)
+
+    def quantity_fields(self) -> list[tuple[Pamphlet, Field]]:
+        return [(p, self[f"quantity-{p.slug}"]) for p in self.pamphlets]
+
+    def ordered(self) -> list[tuple[Pamphlet, int]]:
+        return [(p, field.data) for p, field in self.quantity_fields() if field.data]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        quantities = self.quantity_fields()
+        if quantities and not any(field.errors for _, field in quantities) and not self.ordered():
+            quantities[0][1].errors.append("Skriv et antal ved mindst én pjece.")
+            valid = False
+        return valid
+
+    def town(self) -> str:
+        """The city as typed, or the postcode's town when the field was left empty."""
+        return self.city.data or town_for_postcode(self.postcode.data) or ""
+
+
+def _topics_chosen(form: Any, field: Field) -> None:
+    if not field.data:
+        raise StopValidation("Vælg mindst ét emne.")
+    known = {value for value, _ in TOPICS}
+    if any(topic not in known for topic in field.data):
+        raise StopValidation("Vælg emnerne fra listen.")
+
+
+class StartupHelpForm(PublicForm):
+    topics = SelectMultipleField(
+        "Hvad vil I gerne have hjælp til?",
+        choices=TOPICS,
+        validate_choice=False,
+        validators=[_topics_chosen],
+    )
+    existing_cooperation = RadioField(
+        "Har I allerede et kommunesamarbejde?",
+        choices=EXISTING_COOPERATION,
+        validate_choice=False,
+        validators=[one_of(lambda: EXISTING_COOPERATION, "Vælg et af svarene.")],
+    )
+    participants = TextAreaField(
+        "Andre boligorganisationer i kommunen, der vil være med (valgfrit)",
+        filters=TEXT,
+        validators=[_max(2000)],
+    )
+    message = TextAreaField(
+        "Fortæl kort om jeres situation (valgfrit)", filters=TEXT, validators=[_max(4000)]
+    )
+

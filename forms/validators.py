@@ -1,0 +1,79 @@
+"""Danish validators: phone, CVR, postcode, municipality, e-mail; messages in Danish."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from email_validator import EmailNotValidError, validate_email
+from stdnum.dk import cvr as stdnum_cvr
+from stdnum.exceptions import ValidationError as StdnumError
+from wtforms import Field, Form
+from wtforms.validators import StopValidation, ValidationError
+
+from intake.reference_data import town_for_postcode
+
+_PHONE_PREFIX = re.compile(r"^(\+45|0045)")
+
+
+def normalise_phone(raw: str) -> str | None:
+    """A Danish phone number as its 8 digits, or None when it is not one.
+
+    Danish numbers have no area codes: every number is 8 digits. People write them with
+    spaces ("33 76 20 40") and often with the country code, "+45" or "0045", which we strip
+    before counting the digits.
+    """
+    compact = re.sub(r"[\s\-.]", "", raw)
+    compact = _PHONE_PREFIX.sub("", compact)
+    return compact if re.fullmatch(r"\d{8}", compact) else None
+
+
+def danish_phone(form: Form, field: Field) -> None:
+    if not field.data:
+        return
+    phone = normalise_phone(field.data)
+    if phone is None:
+        raise ValidationError("Skriv et dansk telefonnummer med 8 cifre, fx 33 76 20 40.")
+    field.data = phone
+
+
+def cvr_number(form: Form, field: Field) -> None:
+    """CVR, the Danish company register number: 8 digits with a modulus-11 check digit."""
+    if not field.data:
+        return
+    try:
+        field.data = stdnum_cvr.validate(field.data)
+    except StdnumError:
+        raise ValidationError(
+            "CVR-nummeret findes ikke. Det består af 8 cifre, fx 12 34 56 78."
+        ) from None
+
+
+def email_address(form: Form, field: Field) -> None:
+    """A syntactically real address (no DNS lookup: forms must work offline too)."""
+    if not field.data:
+        raise StopValidation("Skriv din e-mailadresse.")
+    try:
+        result = validate_email(field.data, check_deliverability=False)
+    except EmailNotValidError:
+        raise StopValidation(
+            "Skriv en gyldig e-mailadresse, fx navn@boligorganisation.dk."
+        ) from None
+    field.data = result.normalized
+
+
+def existing_postcode(form: Form, field: Field) -> None:
+    if not re.fullmatch(r"\d{4}", field.data or ""):
+        raise StopValidation("Skriv et postnummer med 4 cifre, fx 8000.")
+    if town_for_postcode(field.data) is None:
+        raise StopValidation(f"Postnummeret {field.data} findes ikke.")
+
+
+def one_of(choices: Callable[[], list[tuple[str, str]]], message: str) -> Callable[..., None]:
+    """The value must be one of the (value, label) choices; otherwise `message`."""
+
+    def _check(form: Form, field: Field) -> None:
+        if field.data not in {value for value, _ in choices()}:
+            raise StopValidation(message)
+
+    return _check

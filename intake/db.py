@@ -1,0 +1,60 @@
+"""The database engine of one app, and the request-scoped session views use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+@dataclass
+class Database:
+    engine: Engine
+    sessionmaker: sessionmaker[Session]
+
+    @classmethod
+    def connect(cls, url: str) -> Database:
+        engine = create_engine(url, **_engine_options(url))
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _tune_sqlite)
+        return cls(engine, sessionmaker(engine, expire_on_commit=False))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    # pre_ping: a PostgreSQL restart leaves dead pooled connections; test them before use.
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets the web process read while the worker writes; foreign keys are off by default."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def get_session() -> Session:
+    """The session of the current request (or app context), opened on first use."""
+    if "intake_session" not in g:
+        g.intake_session = current_app.extensions["intake"].database.sessionmaker()
+    return g.intake_session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("intake_session", None)
+    if session is not None:
+        session.close()

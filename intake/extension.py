@@ -1,0 +1,63 @@
+"""The Flask extension: `intake = Intake(); intake.init_app(app)` mounts BL Intake."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from intake import settings
+from intake.db import Database, close_session
+from intake.routing import Routing, load_routing
+
+
+@dataclass
+class IntakeState:
+    """Everything BL Intake keeps per app, in `app.extensions["intake"]`."""
+
+    routing: Routing
+    database: Database
+
+
+def current_intake() -> IntakeState:
+    return current_app.extensions["intake"]
+
+
+class Intake:
+    """BL Intake as a Flask extension.
+
+    `init_app` reads these config keys (each falls back to the environment variable of the
+    same name, then to the default in `intake.settings`): SECRET_KEY, INTAKE_DATABASE_URL,
+    INTAKE_ROUTING_FILE, INTAKE_MIN_FILL_SECONDS, INTAKE_FORM_MAX_AGE_SECONDS,
+    INTAKE_MAIL_DIR, INTAKE_URL_PREFIX, INTAKE_HEALTH_MAX_PENDING_AGE_SECONDS.
+    Changes to the app's config after this call are not seen.
+
+    It refuses to start without SECRET_KEY (outside debug and testing) and with a routing
+    file that does not check out; the error says which key or which line.
+    """
+
+    def __init__(self, app: Flask | None = None) -> None:
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        if "intake" in app.extensions:
+            raise RuntimeError(
+                "An 'Intake' instance has already been registered on this Flask app. "
+                "Import and use that instance instead."
+            )
+        settings.apply_defaults(app)
+        settings.require_secret_key(app)
+        state = IntakeState(
+            routing=load_routing(app.config["INTAKE_ROUTING_FILE"]),
+            database=Database.connect(settings.database_url(app)),
+        )
+        app.extensions["intake"] = state
+        app.teardown_appcontext(close_session)
+
+        from intake import cli, ops, public  # the views need the package to be importable first
+
+        prefix = app.config["INTAKE_URL_PREFIX"]
+        app.register_blueprint(public.bp, url_prefix=prefix)
+        app.register_blueprint(ops.bp, url_prefix=prefix)
+        app.cli.add_command(cli.intake_cli)

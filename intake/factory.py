@@ -1,0 +1,29 @@
+"""The standalone app: what `wsgi.py`, gunicorn and `flask --app wsgi` run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, redirect, render_template, url_for
+from werkzeug.wrappers import Response
+
+from intake import intake
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app; settings come from `test_config`, else from the environment."""
+    app = Flask("intake", static_folder=None)
+    if test_config is not None:
+        app.config.update(test_config)
+    intake.init_app(app)
+
+    @app.get("/")
+    def index() -> Response:
+        return redirect(url_for("intake_public.pamphlet_order"))
+
+    @app.errorhandler(404)
+    def not_found(error: Exception) -> tuple[str, int]:
+        return render_template("intake/404.html"), 404
+
+    return app

@@ -1,0 +1,221 @@
+"""The database tables: submissions with their order lines, the catalogue, and the outbox.
+
+Table names carry an `intake_` prefix so the plugin can share a host site's database.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC without a zone (SQLite has none) and always hands back aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use intake.models.utcnow()")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _enum(cls: type[enum.StrEnum]) -> Enum:
+    """Store an enum by its value, as a plain string column (no database enum type)."""
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class SubmissionKind(enum.StrEnum):
+    PAMPHLET_ORDER = "pamphlet_order"
+    STARTUP_HELP = "startup_help"
+
+    @property
+    def reference_prefix(self) -> str:
+        return {"pamphlet_order": "PJ", "startup_help": "OH"}[self.value]
+
+
+class OrderStatus(enum.StrEnum):
+    NEW = "new"
+    PACKED = "packed"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+
+
+class JobKind(enum.StrEnum):
+    EMAIL = "email"
+    SALESFORCE = "salesforce"
+
+
+class JobTarget(enum.StrEnum):
+    PAMPHLET_OFFICE = "pamphlet_office"
+    CONSULTANT = "consultant"
+    REQUESTER = "requester"
+    LEAD = "lead"
+
+
+class JobStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    DEAD = "dead"
+
+
+class Pamphlet(Base):
+    """A pamphlet in the catalogue; `slug` names its form field `quantity-<slug>`."""
+
+    __tablename__ = "intake_pamphlets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    max_per_order: Mapped[int] = mapped_column(Integer, default=50)
+    stock: Mapped[int | None] = mapped_column(Integer, default=None)  # None: not counted
+    hidden: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Submission(Base):
+    """One request from the public: a pamphlet order or a start-up help request.
+
+    The routing (municipality name, kreds, consultant) is copied in at submit time, so a
+    later change of the routing file does not rewrite history.
+    """
+
+    __tablename__ = "intake_submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    submission_key: Mapped[str] = mapped_column(String(64), unique=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[SubmissionKind] = mapped_column(_enum(SubmissionKind))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    organisation: Mapped[str] = mapped_column(String(255))
+    first_name: Mapped[str] = mapped_column(String(40), default="")
+    last_name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    role: Mapped[str] = mapped_column(String(128), default="")
+    cvr: Mapped[str] = mapped_column(String(8), default="")
+    consent_at: Mapped[datetime]
+
+    municipality_code: Mapped[str] = mapped_column(String(3))
+    municipality_name: Mapped[str] = mapped_column(String(64))
+    kreds: Mapped[int]
+    consultant_key: Mapped[str] = mapped_column(String(32))
+
+    # Pamphlet orders
+    street: Mapped[str] = mapped_column(String(255), default="")
+    postcode: Mapped[str] = mapped_column(String(4), default="")
+    city: Mapped[str] = mapped_column(String(64), default="")
+    attention: Mapped[str] = mapped_column(String(255), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    order_status: Mapped[OrderStatus | None] = mapped_column(_enum(OrderStatus), default=None)
+
+    # Start-up help
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    existing_cooperation: Mapped[str] = mapped_column(String(10), default="")
+    participants: Mapped[str] = mapped_column(Text, default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+
+    salesforce_id: Mapped[str | None] = mapped_column(String(18), default=None)
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+    jobs: Mapped[list[DeliveryJob]] = relationship(
+        back_populates="submission", order_by="DeliveryJob.id"
+    )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class OrderLine(Base):
+    __tablename__ = "intake_order_lines"
+    __table_args__ = (UniqueConstraint("submission_id", "pamphlet_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("intake_submissions.id"))
+    pamphlet_id: Mapped[int] = mapped_column(ForeignKey("intake_pamphlets.id"))
+    title: Mapped[str] = mapped_column(String(255))  # as it read when ordered
+    quantity: Mapped[int]
+
+    submission: Mapped[Submission] = relationship(back_populates="lines")
+    pamphlet: Mapped[Pamphlet] = relationship()
+
+
+class DeliveryJob(Base):
+    """One outbound delivery (the transactional outbox), written with its submission."""
+
+    __tablename__ = "intake_delivery_jobs"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "kind", "target"),
+        Index("ix_intake_delivery_jobs_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("intake_submissions.id"))
+    kind: Mapped[JobKind] = mapped_column(_enum(JobKind))
+    target: Mapped[JobTarget] = mapped_column(_enum(JobTarget))
+    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus), default=JobStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    external_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    submission: Mapped[Submission] = relationship(back_populates="jobs")
+
+
+class ReferenceCounter(Base):
+    """The last number handed out per prefix and year (PJ-2026-00042)."""
+
+    __tablename__ = "intake_reference_counters"
+
+    prefix: Mapped[str] = mapped_column(String(4), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)

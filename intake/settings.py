@@ -1,0 +1,74 @@
+"""Every setting BL Intake reads, with its default, in one place.
+
+Each setting is a Flask config key. A host app sets it in its config; when it is not set
+there, the environment variable of the same name is used, and then the default below.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+
+# Used only when the app runs in debug mode without a SECRET_KEY (never in production).
+DEBUG_ONLY_SECRET_KEY = "intake-debug-only-not-secret"  # noqa: S105
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _optional_str(value: str) -> str | None:
+    return value or None
+
+
+# key: (default, parser for the environment's string value)
+SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
+    "INTAKE_DATABASE_URL": (None, _optional_str),  # None: SQLite file in the instance folder
+    "INTAKE_ROUTING_FILE": (None, _optional_str),  # None: the routing shipped in the package
+    "INTAKE_MIN_FILL_SECONDS": (3.0, float),
+    "INTAKE_FORM_MAX_AGE_SECONDS": (24 * 3600, int),  # how long a shown form can be posted
+    "INTAKE_MAIL_DIR": (None, _optional_str),  # None: instance/mail/
+    "INTAKE_URL_PREFIX": (None, _optional_str),  # public pages and /healthz, e.g. "/bl"
+    "INTAKE_HEALTH_MAX_PENDING_AGE_SECONDS": (3600, int),
+}
+
+
+def apply_defaults(app: Flask) -> None:
+    """Fill in every INTAKE_* key the app's config does not already hold."""
+    for key, (default, parse) in SETTINGS.items():
+        if key in app.config:
+            continue
+        raw = os.environ.get(key)
+        app.config[key] = parse(raw) if raw is not None else default
+    if not app.config.get("SECRET_KEY") and os.environ.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+
+
+def require_secret_key(app: Flask) -> None:
+    """Refuse to start without SECRET_KEY, except in debug and testing."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.debug or app.testing:
+        app.config["SECRET_KEY"] = DEBUG_ONLY_SECRET_KEY
+        app.logger.warning("SECRET_KEY is not set; using a debug-only key.")
+        return
+    raise RuntimeError(
+        "SECRET_KEY is not set. BL Intake signs sessions, CSRF tokens and receipt links with it: "
+        "set the SECRET_KEY environment variable (or the host app's config) to a long random "
+        "value, e.g. from `python -c 'import secrets; print(secrets.token_hex(32))'`."
+    )
+
+
+def database_url(app: Flask) -> str:
+    url = app.config["INTAKE_DATABASE_URL"]
+    if url:
+        return url
+    os.makedirs(app.instance_path, exist_ok=True)
+    return "sqlite:///" + os.path.join(app.instance_path, "intake.sqlite3")
+
+
+def mail_dir(app: Flask) -> str:
+    return app.config["INTAKE_MAIL_DIR"] or os.path.join(app.instance_path, "mail")

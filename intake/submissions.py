@@ -1,0 +1,97 @@
+"""Turning a valid form into a stored submission with its outbox jobs, in one commit."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from forms.public import PamphletOrderForm, PublicForm, StartupHelpForm
+from intake.models import OrderLine, OrderStatus, Submission, SubmissionKind, utcnow
+from intake.outbox import enqueue_for
+from intake.references import next_reference
+from intake.routing import Route
+
+DANISH_TIME = ZoneInfo("Europe/Copenhagen")
+
+
+def new_submission_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def find_by_key(session: Session, submission_key: str) -> Submission | None:
+    return session.scalar(select(Submission).where(Submission.submission_key == submission_key))
+
+
+def find_by_public_id(session: Session, public_id: str) -> Submission | None:
+    return session.scalar(select(Submission).where(Submission.public_id == public_id))
+
+
+def _contact(form: PublicForm, route: Route, kind: SubmissionKind, key: str) -> Submission:
+    return Submission(
+        public_id=secrets.token_hex(16),
+        submission_key=key,
+        kind=kind,
+        organisation=form.organisation.data,
+        first_name=form.first_name.data or "",
+        last_name=form.last_name.data,
+        email=form.email.data,
+        phone=form.phone.data or "",
+        role=form.role.data or "",
+        cvr=form.cvr.data or "",
+        consent_at=utcnow(),
+        municipality_code=route.municipality.code,
+        municipality_name=route.municipality.name,
+        kreds=route.municipality.kreds,
+        consultant_key=route.consultant.key,
+    )
+
+
+def pamphlet_order_from_form(form: PamphletOrderForm, route: Route, key: str) -> Submission:
+    submission = _contact(form, route, SubmissionKind.PAMPHLET_ORDER, key)
+    submission.street = form.street.data
+    submission.postcode = form.postcode.data
+    submission.city = form.town()
+    submission.attention = form.attention.data or ""
+    submission.note = form.note.data or ""
+    submission.order_status = OrderStatus.NEW
+    submission.lines = [
+        OrderLine(pamphlet=pamphlet, title=pamphlet.title, quantity=quantity)
+        for pamphlet, quantity in form.ordered()
+    ]
+    return submission
+
+
+def startup_help_from_form(form: StartupHelpForm, route: Route, key: str) -> Submission:
+    submission = _contact(form, route, SubmissionKind.STARTUP_HELP, key)
+    submission.topics = list(form.topics.data)
+    submission.existing_cooperation = form.existing_cooperation.data
+    submission.participants = form.participants.data or ""
+    submission.message = form.message.data or ""
+    return submission
+
+
+def store(session: Session, submission: Submission) -> Submission:
+    """Number the submission, add its delivery jobs and commit them together.
+
+    A second post with the same one-time submission key (a double click, a browser resending
+    after a timeout) hits the unique key; we roll back and return the first submission, so
+    one rendered form gives one submission and one receipt.
+    """
+    now = datetime.now(DANISH_TIME)
+    submission.reference = next_reference(session, submission.kind.reference_prefix, now.year)
+    enqueue_for(submission)
+    session.add(submission)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = find_by_key(session, submission.submission_key)
+        if existing is None:
+            raise
+        return existing
+    return submission

@@ -1,0 +1,62 @@
+"""Signed tokens: receipt links and the "form shown at" stamp.
+
+Each kind of token has its own salt, so one can never be passed off as another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
+
+RECEIPT_SALT = "intake.receipt"
+FORM_SALT = "intake.form-shown"
+
+
+def _receipt_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt=RECEIPT_SALT)
+
+
+def receipt_token(public_id: str) -> str:
+    return _receipt_serializer().dumps(public_id)
+
+
+def public_id_from_receipt_token(token: str) -> str | None:
+    """The submission's public id, or None for a tampered or foreign token."""
+    try:
+        public_id = _receipt_serializer().loads(token)
+    except BadData:
+        return None
+    return public_id if isinstance(public_id, str) else None
+
+
+@dataclass(frozen=True)
+class FormStamp:
+    """What a rendered form carries: its one-time submission key and when it was shown."""
+
+    submission_key: str
+    form: str
+    age_seconds: float
+
+
+def _form_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=FORM_SALT)
+
+
+def form_token(submission_key: str, form: str) -> str:
+    return _form_serializer().dumps({"k": submission_key, "f": form})
+
+
+def read_form_token(token: str, form: str, now: float) -> FormStamp | None:
+    """The stamp of a genuine token for this form, or None (missing, tampered, other form)."""
+    try:
+        payload, signed_at = _form_serializer().loads(token, return_timestamp=True)
+    except BadData:
+        return None
+    if not isinstance(payload, dict) or payload.get("f") != form:
+        return None
+    key = payload.get("k")
+    if not isinstance(key, str) or not key:
+        return None
+    return FormStamp(key, form, now - signed_at.timestamp())

@@ -1,0 +1,135 @@
+"""Fixtures: the app on a real SQLite file and on a real PostgreSQL database.
+
+Every test that takes `app` runs twice, once per database. PostgreSQL comes from
+INTAKE_TEST_POSTGRES_URL (the Makefile points it at the local server); when it cannot be
+reached the PostgreSQL half skips and says so, except when INTAKE_REQUIRE_ALL_PARTS=1
+(CI), where a missing part fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from intake import create_app, migrate
+from intake.models import Base
+
+TEST_SECRET = "test-secret-key"  # noqa: S105
+
+
+def missing_part(reason: str) -> None:
+    """Skip for a real part that is not on this machine; in CI, fail instead."""
+    if os.environ.get("INTAKE_REQUIRE_ALL_PARTS") == "1":
+        pytest.fail(f"{reason} (INTAKE_REQUIRE_ALL_PARTS=1: every part must be present)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file; each test gets a copy."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database(worker_id: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A migrated database of our own on the PostgreSQL server, and its seeded catalogue."""
+    base_url = os.environ.get("INTAKE_TEST_POSTGRES_URL")
+    if not base_url:
+        missing_part("PostgreSQL: INTAKE_TEST_POSTGRES_URL is not set")
+    name = f"intake_test_{worker_id}"
+    admin = create_engine(make_url(base_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
+    except OperationalError as exc:
+        admin.dispose()
+        missing_part(f"PostgreSQL not reachable at {base_url}: {exc.orig}")
+    url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        seed = [dict(row._mapping) for row in conn.execute(text("SELECT * FROM intake_pamphlets"))]
+    engine.dispose()
+    yield url, seed
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _reset_postgres(url: str, seed: list[dict[str, Any]]) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(Base.metadata.tables["intake_pamphlets"].insert(), seed)
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "intake.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url, seed = request.getfixturevalue("postgres_database")
+    _reset_postgres(url, seed)
+    return url
+
+
+@pytest.fixture
+def config(database_url: str, tmp_path: Path) -> dict[str, Any]:
+    """The test app's settings; a test may change them before it asks for `app`."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET,
+        "INTAKE_DATABASE_URL": database_url,
+        "INTAKE_MIN_FILL_SECONDS": 0,
+        "INTAKE_MAIL_DIR": str(tmp_path / "mail"),
+    }
+
+
+@pytest.fixture
+def app(config: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(config)
+    yield app
+    app.extensions["intake"].database.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator[Session]:
+    """A session of its own, for checking what was stored."""
+    with app.extensions["intake"].database.sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served over real HTTP on a free loopback port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
