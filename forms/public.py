@@ -107,13 +107,16 @@ class PublicForm(FlaskForm):
     )
     consent = BooleanField(
         "Jeg har læst, hvordan BL behandler mine oplysninger, og giver samtykke til det.",
-        validators=[DataRequired("Sæt kryds for at give samtykke, ellers kan vi ikke behandle "
-                                 "din henvendelse.")],
+        validators=[
+            DataRequired(
+                "Sæt kryds for at give samtykke, ellers kan vi ikke behandle din henvendelse."
+            )
+        ],
     )
 
     def __init__(self, *args: Any, municipalities: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.municipality.choices = [("", "Vælg kommune")] + municipalities
+        self.municipality.choices = [("", "Vælg kommune"), *municipalities]
         self.municipality.validators = [
             one_of(lambda: municipalities, "Vælg en kommune fra listen.")
         ]
@@ -228,4 +231,3 @@ class StartupHelpForm(PublicForm):
     message = TextAreaField(
         "Fortæl kort om jeres situation (valgfrit)", filters=TEXT, validators=[_max(4000)]
     )
-

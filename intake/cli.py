@@ -21,4 +21,6 @@ def db_upgrade() -> None:
     """Create or upgrade BL Intake's tables to the newest schema."""
     database = current_intake().database
     migrate.upgrade(database.engine)
-    click.echo(f"Database is up to date: {database.engine.url.render_as_string(hide_password=True)}")
+    click.echo(
+        f"Database is up to date: {database.engine.url.render_as_string(hide_password=True)}"
+    )

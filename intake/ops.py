@@ -28,9 +28,7 @@ def healthz() -> tuple[Response, int]:
                 DeliveryJob.status.in_([JobStatus.PENDING, JobStatus.RUNNING])
             )
         ).one()
-        dead = session.scalar(
-            select(func.count()).where(DeliveryJob.status == JobStatus.DEAD)
-        )
+        dead = session.scalar(select(func.count()).where(DeliveryJob.status == JobStatus.DEAD))
         last_crm = session.scalar(
             select(func.max(DeliveryJob.finished_at)).where(
                 DeliveryJob.kind == JobKind.SALESFORCE, DeliveryJob.status == JobStatus.DONE

@@ -10,7 +10,13 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from forms.public import EXISTING_COOPERATION, TOPICS, PamphletOrderForm, PublicForm, StartupHelpForm
+from forms.public import (
+    EXISTING_COOPERATION,
+    TOPICS,
+    PamphletOrderForm,
+    PublicForm,
+    StartupHelpForm,
+)
 from intake.db import get_session
 from intake.extension import current_intake
 from intake.models import Pamphlet, Submission
@@ -46,9 +52,15 @@ Build = Callable[[Any, Any, str], Submission]
 
 @bp.route("/pjecer/", methods=["GET", "POST"])
 def pamphlet_order() -> Response | str | tuple[str, int]:
-    catalogue = get_session().scalars(
-        select(Pamphlet).where(Pamphlet.hidden.is_(False)).order_by(Pamphlet.position, Pamphlet.id)
-    ).all()
+    catalogue = (
+        get_session()
+        .scalars(
+            select(Pamphlet)
+            .where(Pamphlet.hidden.is_(False))
+            .order_by(Pamphlet.position, Pamphlet.id)
+        )
+        .all()
+    )
     form_class = PamphletOrderForm.for_catalogue(catalogue)
     return _form_page(form_class, "pjecer", "intake/pjecer.html", pamphlet_order_from_form)
 
@@ -107,7 +119,9 @@ def _form_page(
     if form.website.data or stamp is None or stamp.age_seconds < min_fill:
         current_app.logger.info(
             "Refused a likely automated post to %s (honeypot=%s, stamp=%s)",
-            form_name, bool(form.website.data), "missing" if stamp is None else "too fast",
+            form_name,
+            bool(form.website.data),
+            "missing" if stamp is None else "too fast",
         )
         return render_template("intake/tak.html"), 200
 

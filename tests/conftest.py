@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 from intake import create_app, migrate
 from intake.models import Base
 
-TEST_SECRET = "test-secret-key"  # noqa: S105
+TEST_SECRET = "test-secret-key"
 
 
 def missing_part(reason: str) -> None:
@@ -57,7 +57,7 @@ def postgres_database(worker_id: str) -> Iterator[tuple[str, list[dict[str, Any]
     try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
+            conn.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
     except OperationalError as exc:
         admin.dispose()
         missing_part(f"PostgreSQL not reachable at {base_url}: {exc.orig}")

@@ -41,12 +41,14 @@ def test_a_valid_order_is_stored_with_its_lines_and_jobs(client, db):
     assert [(line.title, line.quantity) for line in submission.lines] == [
         ("Kommunesamarbejde – Hvorfor og hvordan?", 25)
     ]
-    assert sorted((job.kind, job.target) for job in submission.jobs) == sorted([
-        (JobKind.EMAIL, JobTarget.PAMPHLET_OFFICE),
-        (JobKind.EMAIL, JobTarget.CONSULTANT),
-        (JobKind.EMAIL, JobTarget.REQUESTER),
-        (JobKind.SALESFORCE, JobTarget.LEAD),
-    ])
+    assert sorted((job.kind, job.target) for job in submission.jobs) == sorted(
+        [
+            (JobKind.EMAIL, JobTarget.PAMPHLET_OFFICE),
+            (JobKind.EMAIL, JobTarget.CONSULTANT),
+            (JobKind.EMAIL, JobTarget.REQUESTER),
+            (JobKind.SALESFORCE, JobTarget.LEAD),
+        ]
+    )
     assert {job.status for job in submission.jobs} == {JobStatus.PENDING}
 
 
@@ -85,7 +87,9 @@ def test_a_typed_city_is_kept(client, db):
         ("note", "ø" * 1001, "Skriv højst 1000 tegn."),
     ],
 )
-def test_an_invalid_order_shows_the_form_again_and_stores_nothing(client, db, field, value, message):
+def test_an_invalid_order_shows_the_form_again_and_stores_nothing(
+    client, db, field, value, message
+):
     response = submit(client, "/pjecer/", VALID_ORDER, **{field: value})
 
     assert response.status_code == 200
