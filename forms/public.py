@@ -18,6 +18,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -44,6 +45,10 @@ EXISTING_COOPERATION: list[tuple[str, str]] = [
     ("no", "Nej, ikke endnu"),
     ("unknown", "Ved ikke"),
 ]
+
+def _select_choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
 
 LINE = [clean_line]
 TEXT = [clean_text]
@@ -116,7 +121,7 @@ class PublicForm(FlaskForm):
 
     def __init__(self, *args: Any, municipalities: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.municipality.choices = [("", "Vælg kommune"), *municipalities]
+        self.municipality.choices = _select_choices([("", "Vælg kommune"), *municipalities])
         self.municipality.validators = [
             one_of(lambda: municipalities, "Vælg en kommune fra listen.")
         ]
@@ -213,13 +218,13 @@ def _topics_chosen(form: Any, field: Field) -> None:
 class StartupHelpForm(PublicForm):
     topics = SelectMultipleField(
         "Hvad vil I gerne have hjælp til?",
-        choices=TOPICS,
+        choices=_select_choices(TOPICS),
         validate_choice=False,
         validators=[_topics_chosen],
     )
     existing_cooperation = RadioField(
         "Har I allerede et kommunesamarbejde?",
-        choices=EXISTING_COOPERATION,
+        choices=_select_choices(EXISTING_COOPERATION),
         validate_choice=False,
         validators=[one_of(lambda: EXISTING_COOPERATION, "Vælg et af svarene.")],
     )

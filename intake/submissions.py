@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from forms.public import PamphletOrderForm, PublicForm, StartupHelpForm
+from forms.public import TOPICS, PamphletOrderForm, PublicForm, StartupHelpForm
 from intake.models import OrderLine, OrderStatus, Submission, SubmissionKind, utcnow
 from intake.outbox import enqueue_for
 from intake.references import next_reference
@@ -68,7 +68,8 @@ def pamphlet_order_from_form(form: PamphletOrderForm, route: Route, key: str) ->
 
 def startup_help_from_form(form: StartupHelpForm, route: Route, key: str) -> Submission:
     submission = _contact(form, route, SubmissionKind.STARTUP_HELP, key)
-    submission.topics = list(form.topics.data)
+    chosen = set(form.topics.data)
+    submission.topics = [value for value, _ in TOPICS if value in chosen]  # in the form's order
     submission.existing_cooperation = form.existing_cooperation.data
     submission.participants = form.participants.data or ""
     submission.message = form.message.data or ""

@@ -133,3 +133,33 @@ def live_server(app: Flask) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
+
+
+@pytest.fixture
+def db_for_url() -> Iterator[Any]:
+    """Open a session on any database URL (for apps a test builds itself)."""
+    opened: list[Session] = []
+
+    def open_session(url: str) -> Session:
+        opened.append(Session(create_engine(url)))
+        return opened[-1]
+
+    yield open_session
+    for session in opened:
+        session.close()
+        session.get_bind().dispose()
+
+
+@pytest.fixture
+def track_app() -> Iterator[Any]:
+    """Dispose of the database pools of apps a test builds itself (no stray connections)."""
+    apps: list[Flask] = []
+
+    def track(app: Flask) -> Flask:
+        apps.append(app)
+        return app
+
+    yield track
+    for app in apps:
+        if "intake" in app.extensions:
+            app.extensions["intake"].database.dispose()

@@ -1,0 +1,65 @@
+"""The receipt page /kvittering/<token>: signed, and 404 for anything not ours."""
+
+from __future__ import annotations
+
+import pytest
+from itsdangerous import URLSafeSerializer
+from sqlalchemy import select
+
+from intake.models import Submission
+from intake.tokens import RECEIPT_SALT
+from tests.conftest import TEST_SECRET
+from tests.helpers import VALID_HELP, receipt_token_from, submit
+
+
+@pytest.fixture
+def submission_token(client):
+    return receipt_token_from(submit(client, "/opstartshjaelp/", VALID_HELP).headers["Location"])
+
+
+def test_the_receipt_shows_what_was_received_and_who_will_call(client, db, submission_token):
+    response = client.get(f"/kvittering/{submission_token}")
+    html = response.get_data(as_text=True)
+    reference = db.scalars(select(Submission.reference)).one()
+
+    assert response.status_code == 200
+    assert reference in html
+    assert "Tak for din anmodning om hjælp" in html
+    assert "Styringsdialog" in html and "Forsyning og takster" in html
+    assert "Nej, ikke endnu" in html
+    assert "Boligselskabet Sønderå Ærø" in html
+    assert "aase.boegh@sønderå.dk" in html
+    assert "Jens B. Hansen" in html and "jbh@bl.dk" in html
+
+
+def test_a_tampered_token_is_404(client, submission_token):
+    tampered = submission_token[:-2] + ("AA" if not submission_token.endswith("AA") else "BB")
+    response = client.get(f"/kvittering/{tampered}")
+    assert response.status_code == 404
+    assert "Siden findes ikke" in response.get_data(as_text=True)
+
+
+def test_a_token_signed_with_another_key_is_404(client, db, submission_token):
+    public_id = db.scalars(select(Submission.public_id)).one()
+    foreign = URLSafeSerializer("another-site's-key", salt=RECEIPT_SALT).dumps(public_id)
+    assert client.get(f"/kvittering/{foreign}").status_code == 404
+
+
+def test_a_token_with_another_purpose_is_404(client, db, submission_token):
+    public_id = db.scalars(select(Submission.public_id)).one()
+    other_purpose = URLSafeSerializer(TEST_SECRET, salt="intake.form-shown").dumps(public_id)
+    assert client.get(f"/kvittering/{other_purpose}").status_code == 404
+
+
+def test_a_genuine_token_for_no_submission_is_404(client):
+    token = URLSafeSerializer(TEST_SECRET, salt=RECEIPT_SALT).dumps("0" * 32)
+    assert client.get(f"/kvittering/{token}").status_code == 404
+
+
+def test_the_receipt_is_escaped(client):
+    location = submit(
+        client, "/opstartshjaelp/", VALID_HELP, organisation="<script>alert('ø')</script>"
+    ).headers["Location"]
+    html = client.get(location).get_data(as_text=True)
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#39;ø&#39;)&lt;/script&gt;" in html
