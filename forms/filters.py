@@ -7,6 +7,14 @@ from typing import Any
 
 # Control characters (C0 incl. NUL, DEL, C1) other than tab and newline; PostgreSQL refuses NUL.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# What undecodable bytes leave behind: U+FFFD, or (Werkzeug keeps invalid UTF-8 escaped)
+# a percent escape of a non-ASCII byte such as "%F8" for a Latin-1 "ø".
+_GARBLED = re.compile(r"\ufffd|%[89a-fA-F][0-9a-fA-F]")
+
+
+def looks_garbled(value: str) -> bool:
+    """True when the text arrived in another encoding than UTF-8 and would garble æøå."""
+    return bool(_GARBLED.search(value))
 
 
 def clean_line(value: Any) -> Any:

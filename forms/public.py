@@ -27,7 +27,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, StopValidation
 
-from forms.filters import clean_line, clean_text
+from forms.filters import clean_line, clean_text, looks_garbled
 from forms.validators import cvr_number, danish_phone, email_address, existing_postcode, one_of
 from intake.models import Pamphlet
 from intake.reference_data import town_for_postcode
@@ -45,6 +45,7 @@ EXISTING_COOPERATION: list[tuple[str, str]] = [
     ("no", "Nej, ikke endnu"),
     ("unknown", "Ved ikke"),
 ]
+
 
 def _select_choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
@@ -125,6 +126,14 @@ class PublicForm(FlaskForm):
         self.municipality.validators = [
             one_of(lambda: municipalities, "Vælg en kommune fra listen.")
         ]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and looks_garbled(field.data) and not field.errors:
+                field.errors.append("Teksten indeholder tegn, vi ikke kan læse. Skriv den igen.")
+                valid = False
+        return valid
 
     @property
     def error_fields(self) -> list[Field]:

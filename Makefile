@@ -1,0 +1,48 @@
+# BL Intake. `make run` serves the forms; `make test` runs every test.
+# Both set themselves up on a fresh machine: the venv, the packages, and Debian's Chromium.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+export INTAKE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint chromium bench clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+instance/secret_key:
+	mkdir -p instance
+	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
+
+run: $(INSTALLED) instance/secret_key
+	export SECRET_KEY="$${SECRET_KEY:-$$(cat instance/secret_key)}" && \
+	$(BIN)/flask --app wsgi intake db upgrade && \
+	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(INSTALLED) chromium lint
+	INTAKE_CHROMIUM="$$(command -v chromium)" $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/intake.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache test-output

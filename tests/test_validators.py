@@ -1,0 +1,70 @@
+"""Danish validators and input filters, as tables of input → result."""
+
+from __future__ import annotations
+
+import pytest
+
+from forms.filters import clean_line, clean_text, looks_garbled
+from forms.validators import normalise_phone
+from intake.reference_data import municipalities, postcodes, town_for_postcode
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("33762040", "33762040"),
+        ("33 76 20 40", "33762040"),
+        ("+45 33 76 20 40", "33762040"),
+        ("0045 33762040", "33762040"),
+        ("+4533762040", "33762040"),
+        ("33-76-20-40", "33762040"),
+        ("3376204", None),  # 7 digits
+        ("337620401", None),  # 9 digits
+        ("+46 33762040", None),  # Sweden
+        ("tlf 33762040", None),
+        ("", None),
+    ],
+)
+def test_normalise_phone(raw, expected):
+    assert normalise_phone(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  Søbo  ", "Søbo"),
+        ("Bo\r\nX-Injected: yes", "Bo X-Injected: yes"),
+        ("Null\x00byte", "Nullbyte"),
+        ("Tab\tkept", "Tab\tkept"),
+        (None, None),
+    ],
+)
+def test_clean_line(raw, expected):
+    assert clean_line(raw) == expected
+
+
+def test_clean_text_keeps_line_breaks_as_newlines():
+    assert clean_text("Hej\r\nmed\rdig\x07") == "Hej\nmed\ndig"
+
+
+@pytest.mark.parametrize(
+    ("text", "garbled"),
+    [("Sønderå", False), ("50% rabat", False), ("S%F8nder%E5", True), ("S\ufffdnder", True)],
+)
+def test_looks_garbled(text, garbled):
+    assert looks_garbled(text) is garbled
+
+
+@pytest.mark.parametrize(
+    ("postcode", "town"),
+    [("1000", "København K"), ("5970", "Ærøskøbing"), ("9990", "Skagen"), ("0999", None)],
+)
+def test_town_for_postcode(postcode, town):
+    assert town_for_postcode(postcode) == town
+
+
+def test_the_packaged_reference_data_is_complete():
+    assert len(municipalities()) == 98
+    assert "411" not in municipalities()  # Christiansø is not a municipality
+    assert municipalities()["825"] == "Læsø"
+    assert len(postcodes()) == 1111
