@@ -135,10 +135,27 @@ class PublicForm(FlaskForm):
                 valid = False
         return valid
 
+    # The order the fields appear on the page (see templates/intake/_fields.html), which the
+    # error summary follows; WTForms itself keeps the order the fields were declared in.
+    CONTACT_ORDER: ClassVar[tuple[str, ...]] = (
+        "organisation",
+        "municipality",
+        "cvr",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "role",
+    )
+    page_order: ClassVar[tuple[str, ...]] = (*CONTACT_ORDER, "consent")
+
     @property
     def error_fields(self) -> list[Field]:
         """The fields with errors, in page order, for the error summary."""
-        return [field for field in self if field.errors and field.name != "csrf_token"]
+        position = {name: index for index, name in enumerate(self.page_order)}
+        with_errors = [field for field in self if field.errors and field.name != "csrf_token"]
+        # Fields not named in page_order (the pamphlet quantities) come first, as on the page.
+        return sorted(with_errors, key=lambda field: position.get(field.name, -1))
 
 
 class QuantityField(IntegerField):
@@ -175,6 +192,15 @@ class PamphletOrderForm(PublicForm):
     note = TextAreaField("Bemærkning (valgfrit)", filters=TEXT, validators=[_max(1000)])
 
     pamphlets: ClassVar[Sequence[Pamphlet]] = ()
+    page_order = (
+        *PublicForm.CONTACT_ORDER,
+        "street",
+        "postcode",
+        "city",
+        "attention",
+        "note",
+        "consent",
+    )
 
     @classmethod
     def for_catalogue(cls, pamphlets: Sequence[Pamphlet]) -> type[PamphletOrderForm]:
@@ -225,6 +251,14 @@ def _topics_chosen(form: Any, field: Field) -> None:
 
 
 class StartupHelpForm(PublicForm):
+    page_order = (
+        *PublicForm.CONTACT_ORDER,
+        "topics",
+        "existing_cooperation",
+        "participants",
+        "message",
+        "consent",
+    )
     topics = SelectMultipleField(
         "Hvad vil I gerne have hjælp til?",
         choices=_select_choices(TOPICS),
