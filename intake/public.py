@@ -106,7 +106,7 @@ def _form_page(
         return render_template(template, form=form, notice=notice), status
 
     if request.method == "GET":
-        form.form_token.data = form_token(new_submission_key(), form_name)
+        form.form_token.data = form_token(new_submission_key(), form_name, time.time())
         return page()
 
     valid = form.validate()
@@ -126,7 +126,7 @@ def _form_page(
         return render_template("intake/tak.html"), 200
 
     if stamp.age_seconds > current_app.config["INTAKE_FORM_MAX_AGE_SECONDS"]:
-        form.form_token.data = form_token(new_submission_key(), form_name)
+        form.form_token.data = form_token(new_submission_key(), form_name, time.time())
         return page(200, EXPIRED_MESSAGE)
 
     session = get_session()

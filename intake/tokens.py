@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeSerializer
 
 RECEIPT_SALT = "intake.receipt"
 FORM_SALT = "intake.form-shown"
@@ -40,23 +40,25 @@ class FormStamp:
     age_seconds: float
 
 
-def _form_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=FORM_SALT)
+def _form_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt=FORM_SALT)
 
 
-def form_token(submission_key: str, form: str) -> str:
-    return _form_serializer().dumps({"k": submission_key, "f": form})
+def form_token(submission_key: str, form: str, shown_at: float) -> str:
+    """Signed {key, form, time shown}; the time is kept to the millisecond, because
+    itsdangerous' own timestamps are whole seconds and would make forms look up to 1 s older."""
+    return _form_serializer().dumps({"k": submission_key, "f": form, "t": round(shown_at, 3)})
 
 
 def read_form_token(token: str, form: str, now: float) -> FormStamp | None:
     """The stamp of a genuine token for this form, or None (missing, tampered, other form)."""
     try:
-        payload, signed_at = _form_serializer().loads(token, return_timestamp=True)
+        payload = _form_serializer().loads(token)
     except BadData:
         return None
     if not isinstance(payload, dict) or payload.get("f") != form:
         return None
-    key = payload.get("k")
-    if not isinstance(key, str) or not key:
+    key, shown_at = payload.get("k"), payload.get("t")
+    if not isinstance(key, str) or not key or not isinstance(shown_at, int | float):
         return None
-    return FormStamp(key, form, now - signed_at.timestamp())
+    return FormStamp(key, form, now - shown_at)
