@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import signal
+
 import click
+from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from intake import migrate
 from intake.cli_routing import routing_cli
 from intake.extension import current_intake
+from intake.models import DeliveryJob, JobStatus
+from intake.outbox import requeue
 
 intake_cli = AppGroup("intake", help="BL Intake: database, routing and delivery.")
 intake_cli.add_command(routing_cli)
@@ -24,3 +32,75 @@ def db_upgrade() -> None:
     click.echo(
         f"Database is up to date: {database.engine.url.render_as_string(hide_password=True)}"
     )
+
+
+@intake_cli.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+def worker_command(once: bool) -> None:
+    """Deliver the outbox: e-mails now, and every channel that later work adds.
+
+    Runs until SIGTERM or Ctrl-C; the job in hand is finished and recorded first.
+    """
+    from intake.worker import Worker
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    worker = Worker(current_app._get_current_object())  # type: ignore[attr-defined]
+    if once:
+        click.echo(f"Delivered or tried {worker.run_once()} job(s).")
+        return
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: worker.stop())
+    worker.run()
+
+
+@intake_cli.group("jobs", invoke_without_command=True)
+@click.option("--all", "show_all", is_flag=True, help="Also list delivered jobs.")
+@click.pass_context
+def jobs_cli(ctx: click.Context, show_all: bool) -> None:
+    """List pending, running and dead delivery jobs."""
+    if ctx.invoked_subcommand is not None:
+        return
+    statuses = (
+        list(JobStatus) if show_all else [JobStatus.PENDING, JobStatus.RUNNING, JobStatus.DEAD]
+    )
+    with current_intake().database.sessionmaker() as session:
+        jobs = session.scalars(
+            select(DeliveryJob)
+            .where(DeliveryJob.status.in_(statuses))
+            .options(joinedload(DeliveryJob.submission))
+            .order_by(DeliveryJob.id)
+        ).all()
+        if not jobs:
+            click.echo("No jobs.")
+            return
+        click.echo(
+            f"{'id':>6}  {'reference':<14} {'kind':<10} {'target':<16} {'status':<8} "
+            f"{'tries':>5}  {'next try (UTC)':<19}  last error"
+        )
+        for job in jobs:
+            next_try = (
+                job.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S")
+                if job.status is JobStatus.PENDING
+                else ""
+            )
+            click.echo(
+                f"{job.id:>6}  {job.submission.reference:<14} {job.kind.value:<10} "
+                f"{job.target.value:<16} {job.status.value:<8} {job.attempts:>5}  {next_try:<19}  "
+                f"{job.last_error[:120]}"
+            )
+
+
+@jobs_cli.command("retry")
+@click.argument("job_ids", nargs=-1, type=int)
+@click.option("--dead", "all_dead", is_flag=True, help="Re-queue every dead job.")
+def jobs_retry(job_ids: tuple[int, ...], all_dead: bool) -> None:
+    """Put dead jobs (by id, or all with --dead) back in the queue with fresh tries."""
+    if bool(job_ids) == all_dead:
+        raise click.UsageError("Give job ids, or --dead for all dead jobs.")
+    with current_intake().database.sessionmaker() as session:
+        count = requeue(session, None if all_dead else list(job_ids))
+    click.echo(f"Re-queued {count} dead job(s).")
+    if job_ids and count < len(job_ids):
+        click.echo("Only dead jobs can be re-queued; the others were left as they are.", err=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, current_app
+from flask_mail import Mail
 
 from intake import settings
 from intake.db import Database, close_session
@@ -29,7 +30,11 @@ class Intake:
     `init_app` reads these config keys (each falls back to the environment variable of the
     same name, then to the default in `intake.settings`): SECRET_KEY, INTAKE_DATABASE_URL,
     INTAKE_ROUTING_FILE, INTAKE_MIN_FILL_SECONDS, INTAKE_FORM_MAX_AGE_SECONDS,
-    INTAKE_MAIL_DIR, INTAKE_URL_PREFIX, INTAKE_HEALTH_MAX_PENDING_AGE_SECONDS.
+    INTAKE_MAIL_DIR, INTAKE_URL_PREFIX, INTAKE_HEALTH_MAX_PENDING_AGE_SECONDS,
+    INTAKE_PUBLIC_URL, INTAKE_RETRY_BASE_SECONDS, INTAKE_RETRY_MAX_SECONDS, INTAKE_MAX_ATTEMPTS,
+    INTAKE_JOB_LEASE_SECONDS, INTAKE_WORKER_POLL_SECONDS, INTAKE_SMTP_TIMEOUT_SECONDS, and
+    Flask-Mail's MAIL_* keys (MAIL_DEFAULT_SENDER gets a BL default; without MAIL_SERVER,
+    e-mails are written as .eml files to INTAKE_MAIL_DIR).
     Changes to the app's config after this call are not seen.
 
     It refuses to start without SECRET_KEY (outside debug and testing) and with a routing
@@ -53,6 +58,8 @@ class Intake:
             database=Database.connect(settings.database_url(app)),
         )
         app.extensions["intake"] = state
+        if "mail" not in app.extensions:  # a host app may already have Flask-Mail set up
+            Mail(app)
         app.teardown_appcontext(close_session)
 
         from intake import cli, ops, public  # the views need the package to be importable first

@@ -202,7 +202,8 @@ class DeliveryJob(Base):
     status: Mapped[JobStatus] = mapped_column(_enum(JobStatus), default=JobStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)  # the claim's lease
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)  # worker id
     last_error: Mapped[str] = mapped_column(Text, default="")
     external_id: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

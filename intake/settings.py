@@ -33,12 +33,32 @@ SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "INTAKE_MAIL_DIR": (None, _optional_str),  # None: instance/mail/
     "INTAKE_URL_PREFIX": (None, _optional_str),  # public pages and /healthz, e.g. "/bl"
     "INTAKE_HEALTH_MAX_PENDING_AGE_SECONDS": (3600, int),
+    # Links in e-mails (the receipt) point here: the site as the public reaches it.
+    "INTAKE_PUBLIC_URL": ("http://127.0.0.1:5000", str),
+    # The delivery worker (intake.worker) and its retries (intake.outbox.RetryPolicy)
+    "INTAKE_RETRY_BASE_SECONDS": (30.0, float),
+    "INTAKE_RETRY_MAX_SECONDS": (3600.0, float),
+    "INTAKE_MAX_ATTEMPTS": (8, int),
+    "INTAKE_JOB_LEASE_SECONDS": (300.0, float),  # a claimed job is retaken after this
+    "INTAKE_WORKER_POLL_SECONDS": (2.0, float),
+    "INTAKE_SMTP_TIMEOUT_SECONDS": (30.0, float),
+}
+
+# Flask-Mail's own settings that BL Intake gives a default (the rest keep Flask-Mail's).
+MAIL_DEFAULTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
+    "MAIL_SERVER": (None, _optional_str),  # None: write .eml files to INTAKE_MAIL_DIR
+    "MAIL_PORT": (25, int),
+    "MAIL_USE_TLS": (False, _bool),
+    "MAIL_USE_SSL": (False, _bool),
+    "MAIL_USERNAME": (None, _optional_str),
+    "MAIL_PASSWORD": (None, _optional_str),
+    "MAIL_DEFAULT_SENDER": ("BL – Danmarks Almene Boliger <noreply@bl.dk>", str),
 }
 
 
 def apply_defaults(app: Flask) -> None:
     """Fill in every INTAKE_* key the app's config does not already hold."""
-    for key, (default, parse) in SETTINGS.items():
+    for key, (default, parse) in (SETTINGS | MAIL_DEFAULTS).items():
         if key in app.config:
             continue
         raw = os.environ.get(key)

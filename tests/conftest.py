@@ -163,3 +163,26 @@ def track_app() -> Iterator[Any]:
     for app in apps:
         if "intake" in app.extensions:
             app.extensions["intake"].database.dispose()
+
+
+@pytest.fixture
+def smtp() -> Iterator[Any]:
+    """A real SMTP server on a free loopback port (see tests/smtp_sink.py)."""
+    from tests.smtp_sink import SmtpSink
+
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+def send_mail_to(config: dict[str, Any], smtp: Any) -> dict[str, Any]:
+    """Point the app's settings at the `smtp` server, with quick retries; for a module's
+    `config` fixture: `def config(config, smtp): return send_mail_to(config, smtp)`."""
+    config.update(smtp.config())
+    config.update(
+        INTAKE_RETRY_BASE_SECONDS=0.01,
+        INTAKE_RETRY_MAX_SECONDS=0.05,
+        INTAKE_SMTP_TIMEOUT_SECONDS=5,
+        INTAKE_PUBLIC_URL="https://intake.bl.dk",
+    )
+    return config

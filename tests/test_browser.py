@@ -145,10 +145,12 @@ def tab(page: Page, expected_id: str) -> dict[str, Any]:
     return now
 
 
-def type_into(page: Page, expected_id: str, text: str) -> None:
+def type_into(page: Page, expected_id: str, text: str, value: str | None = None) -> None:
+    """Tab to the field and type; `value` is what the browser then holds, if not the text
+    (Chromium keeps an e-mail field's domain in punycode)."""
     tab(page, expected_id)
     page.keyboard.type(text)
-    assert focus(page)["value"] == text
+    assert focus(page)["value"] == (value or text)
 
 
 def all_tab_stops(page: Page, limit: int = 80) -> list[dict[str, Any]]:
@@ -230,7 +232,7 @@ def fill_contact(page: Page) -> None:
     page.get_by_label("Kommune", exact=True).select_option("492")
     page.get_by_label("Fornavn").fill("Søren")
     page.get_by_label("Efternavn").fill("Ågård")
-    page.get_by_label("E-mail").fill("søren@ærøhøj.dk")
+    page.get_by_label("E-mail").fill("soeren@ærøhøj.dk")
     page.get_by_label("Jeg har læst").check()
 
 
@@ -274,7 +276,7 @@ def test_pamphlet_order_by_keyboard_only(page: Page, live_server: str, db: Sessi
     tab(page, "cvr")
     type_into(page, "first_name", "Søren")
     type_into(page, "last_name", "Ågård")
-    type_into(page, "email", "søren@ærøhøj.dk")
+    type_into(page, "email", "soeren@ærøhøj.dk", "soeren@xn--rhj-xla5gb.dk")
     type_into(page, "phone", "33 76 20 40")
     type_into(page, "role", "Formand")
     type_into(page, "street", "Æblevej 3")
@@ -298,7 +300,7 @@ def test_pamphlet_order_by_keyboard_only(page: Page, live_server: str, db: Sessi
     assert submission.reference == reference
     assert submission.organisation == "Boligforeningen Ærøhøj"
     assert (submission.first_name, submission.last_name) == ("Søren", "Ågård")
-    assert submission.email == "søren@ærøhøj.dk"
+    assert submission.email == "soeren@ærøhøj.dk"
     assert submission.phone == "33762040"
     assert submission.role == "Formand"
     assert (submission.municipality_code, submission.municipality_name) == ("492", "Ærø")
@@ -326,7 +328,7 @@ def test_startup_help_by_keyboard_only(page: Page, live_server: str, db: Session
     tab(page, "cvr")
     type_into(page, "first_name", "Søren")
     type_into(page, "last_name", "Ågård")
-    type_into(page, "email", "søren@ærøhøj.dk")
+    type_into(page, "email", "soeren@ærøhøj.dk", "soeren@xn--rhj-xla5gb.dk")
     tab(page, "phone")
     tab(page, "role")
     # Topics: every checkbox is a tab stop of its own; Space ticks it.
@@ -359,7 +361,7 @@ def test_startup_help_by_keyboard_only(page: Page, live_server: str, db: Session
     assert submission.reference == reference
     assert submission.organisation == "Boligforeningen Ærøhøj"
     assert submission.full_name == "Søren Ågård"
-    assert submission.email == "søren@ærøhøj.dk"
+    assert submission.email == "soeren@ærøhøj.dk"
     assert submission.municipality_name == "Ærø"
     assert sorted(submission.topics) == ["forsyning_takster", "styringsdialog"]
     assert submission.existing_cooperation == "no"
@@ -476,7 +478,7 @@ def test_startup_help_works_without_javascript(
     page.get_by_label("Efternavn").click()
     page.keyboard.type("Ågård")
     page.get_by_label("E-mail").click()
-    page.keyboard.type("søren@ærøhøj.dk")
+    page.keyboard.type("soeren@ærøhøj.dk")
     page.get_by_text("Forsyning og takster").click()  # the labels are the click targets
     page.get_by_text("Ved ikke").click()
     page.get_by_text("Jeg har læst").click()

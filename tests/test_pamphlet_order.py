@@ -69,6 +69,7 @@ def test_a_typed_city_is_kept(client, db):
     [
         ("email", "ikke-en-adresse", "Skriv en gyldig e-mailadresse"),
         ("email", "", "Skriv din e-mailadresse."),
+        ("email", "søren@bolig.dk", "Skriv e-mailadressen uden æ, ø, å"),
         ("postcode", "0999", "Postnummeret 0999 findes ikke."),
         ("postcode", "12a4", "Skriv et postnummer med 4 cifre"),
         ("municipality", "999", "Vælg en kommune fra listen."),

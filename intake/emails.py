@@ -1,0 +1,100 @@
+"""What each e-mail says and to whom. `render_email` is the only place a message is built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from flask import render_template
+
+from forms.public import EXISTING_COOPERATION, TOPICS
+from intake.delivery import PermanentDeliveryError
+from intake.email_headers import IntakeMessage, one_line
+from intake.links import receipt_url
+from intake.models import DeliveryJob, JobTarget, Submission, SubmissionKind
+from intake.routing import Consultant, Routing
+
+# The e-mail sent for each job target: a folder templates/intake/email/<name>/ holding
+# subject.txt, body.txt and body.html.
+TEMPLATE_FOR_TARGET = {
+    JobTarget.PAMPHLET_OFFICE: "pamphlet_office",
+    JobTarget.CONSULTANT: "consultant",
+    JobTarget.REQUESTER: "receipt",
+}
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def render_email(name: str, **context: object) -> RenderedEmail:
+    """Render the three templates of one e-mail. The subject is folded to one line, so no
+    value in it can ever start a new header."""
+    subject = render_template(f"intake/email/{name}/subject.txt", **context)
+    return RenderedEmail(
+        subject=" ".join(subject.split()),
+        text=render_template(f"intake/email/{name}/body.txt", **context),
+        html=render_template(f"intake/email/{name}/body.html", **context),
+    )
+
+
+def consultant_for(submission: Submission, routing: Routing) -> Consultant:
+    """The consultant the submission was routed to; if the routing file has since dropped
+    them, whoever covers the submission's municipality now."""
+    consultant = routing.consultants.get(submission.consultant_key)
+    if consultant is not None:
+        return consultant
+    try:
+        return routing.route(submission.municipality_code).consultant
+    except KeyError:
+        raise PermanentDeliveryError(
+            f"Ingen konsulent i routingen for {submission.consultant_key!r} eller kommune "
+            f"{submission.municipality_code}"
+        ) from None
+
+
+def message_id(job: DeliveryJob, sender: str) -> str:
+    """The same Message-ID on every try of a job, so a repeated delivery can be recognised."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "bl-intake.invalid"
+    return f"<intake.{job.id}.{job.submission.public_id[:12]}@{domain}>"
+
+
+def compose(job: DeliveryJob, routing: Routing, sender: str) -> IntakeMessage:
+    """The Flask-Mail message for an e-mail job."""
+    submission = job.submission
+    consultant = consultant_for(submission, routing)
+    requester = (one_line(submission.full_name), submission.email)
+    recipients = {
+        JobTarget.PAMPHLET_OFFICE: ((routing.office.name, routing.office.email), requester),
+        JobTarget.CONSULTANT: ((consultant.name, consultant.email), requester),
+        JobTarget.REQUESTER: (requester, (consultant.name, consultant.email)),
+    }
+    if job.target not in recipients:
+        raise PermanentDeliveryError(f"Ingen e-mail for modtageren {job.target.value!r}")
+    to, reply_to = recipients[job.target]
+    email = render_email(
+        TEMPLATE_FOR_TARGET[job.target],
+        submission=submission,
+        is_order=submission.kind is SubmissionKind.PAMPHLET_ORDER,
+        consultant=consultant,
+        office=routing.office,
+        receipt_url=receipt_url(submission.public_id),
+        topics=dict(TOPICS),
+        cooperation=dict(EXISTING_COOPERATION),
+        total_quantity=sum(line.quantity for line in submission.lines),
+    )
+    message = IntakeMessage(
+        subject=email.subject,
+        sender=sender,
+        recipients=[to],
+        body=email.text,
+        html=email.html,
+        reply_to=reply_to,
+        charset="utf-8",
+        extra_headers={"X-Intake-Reference": submission.reference},
+    )
+    message.msgId = message_id(job, sender)
+    return message

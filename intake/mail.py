@@ -1,0 +1,121 @@
+"""The e-mail channel: over SMTP with Flask-Mail when MAIL_SERVER is set, else to .eml files."""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+from pathlib import Path
+from types import TracebackType
+
+import flask_mail
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from intake import settings
+from intake.delivery import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from intake.emails import compose
+from intake.extension import current_intake
+from intake.models import DeliveryJob, JobKind
+
+log = logging.getLogger(__name__)
+
+
+class _TimedConnection(flask_mail.Connection):
+    """Flask-Mail's connection with a socket timeout, so a hung server cannot stall the
+    worker (Flask-Mail 0.10 opens smtplib.SMTP without one)."""
+
+    def __init__(self, mail: flask_mail._Mail, timeout: float) -> None:
+        super().__init__(mail)
+        self.timeout = timeout
+
+    def configure_host(self) -> smtplib.SMTP:
+        smtp_class = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        host = smtp_class(self.mail.server, self.mail.port, timeout=self.timeout)
+        try:
+            if self.mail.use_tls:
+                host.starttls()
+            if self.mail.username and self.mail.password:
+                host.login(self.mail.username, self.mail.password)
+        except BaseException:
+            host.close()
+            raise
+        return host
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.host is None:
+            return
+        try:
+            self.host.quit()
+        except (smtplib.SMTPException, OSError):
+            self.host.close()  # the server went away; the outcome is already decided
+
+
+def classify_smtp_error(error: Exception) -> DeliveryError:
+    """Permanent for 5xx replies and bad messages; transient for 4xx, timeouts, refusals."""
+    if isinstance(error, flask_mail.BadHeaderError):
+        return PermanentDeliveryError("Ugyldig e-mail: et felt i brevhovedet indeholder linjeskift")
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = {
+            rcpt: (code, text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text))
+            for rcpt, (code, text) in error.recipients.items()
+        }
+        detail = "; ".join(f"{rcpt}: {code} {text}" for rcpt, (code, text) in replies.items())
+        if all(code >= 500 for code, _ in replies.values()):
+            return PermanentDeliveryError(f"Modtager afvist: {detail}")
+        return TransientDeliveryError(f"Modtager midlertidigt afvist: {detail}")
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        # The message is fine; the login is wrong. Retry, so it goes once the setting is fixed.
+        return TransientDeliveryError(f"SMTP-login afvist: {error.smtp_code} {_text(error)}")
+    if isinstance(error, smtplib.SMTPResponseException):
+        reply = f"{error.smtp_code} {_text(error)}"
+        if error.smtp_code >= 500:
+            return PermanentDeliveryError(f"SMTP-serveren afviste brevet: {reply}")
+        return TransientDeliveryError(f"SMTP-serveren bad os prøve igen senere: {reply}")
+    return TransientDeliveryError(f"SMTP-serveren kunne ikke nås: {type(error).__name__}: {error}")
+
+
+def _text(error: smtplib.SMTPResponseException) -> str:
+    message = error.smtp_error
+    return message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+
+
+class MailChannel:
+    """Delivers e-mail jobs; the external id is the message's stable Message-ID."""
+
+    kind = JobKind.EMAIL
+
+    def deliver(self, job: DeliveryJob, session: Session) -> str:
+        config = current_app.config
+        message = compose(job, current_intake().routing, config["MAIL_DEFAULT_SENDER"])
+        if config["MAIL_SERVER"]:
+            self._send(message, timeout=float(config["INTAKE_SMTP_TIMEOUT_SECONDS"]))
+        else:
+            path = self._write(message, Path(settings.mail_dir(current_app)), job)
+            log.info("E-mail %s (%s) written to %s", job.submission.reference, job.target, path)
+        return message.msgId
+
+    @staticmethod
+    def _send(message: flask_mail.Message, timeout: float) -> None:
+        try:
+            with _TimedConnection(current_app.extensions["mail"], timeout) as connection:
+                connection.send(message)
+        except (smtplib.SMTPException, OSError, flask_mail.BadHeaderError) as error:
+            raise classify_smtp_error(error) from error
+
+    @staticmethod
+    def _write(message: flask_mail.Message, folder: Path, job: DeliveryJob) -> Path:
+        """Write the message as an .eml file; a repeated try overwrites the same file."""
+        if message.has_bad_headers():
+            raise classify_smtp_error(flask_mail.BadHeaderError())
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{job.submission.reference}-{job.id}-{job.target.value}.eml"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(message.as_bytes())
+        os.replace(temporary, path)
+        return path

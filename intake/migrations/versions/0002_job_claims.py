@@ -1,0 +1,26 @@
+"""delivery jobs remember which worker claimed them
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-25 12:20:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("intake_delivery_jobs") as batch_op:
+        batch_op.add_column(sa.Column("claimed_by", sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("intake_delivery_jobs") as batch_op:
+        batch_op.drop_column("claimed_by")
