@@ -76,10 +76,10 @@ class RetryPolicy:
         return now + timedelta(seconds=ceiling / 2 + rand() * ceiling / 2)
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
+def _due(now: datetime, due_by: datetime) -> ColumnElement[bool]:
     """Pending and due, or running under a lease that has run out (its worker died)."""
     return or_(
-        and_(DeliveryJob.status == JobStatus.PENDING, DeliveryJob.next_attempt_at <= now),
+        and_(DeliveryJob.status == JobStatus.PENDING, DeliveryJob.next_attempt_at <= due_by),
         and_(DeliveryJob.status == JobStatus.RUNNING, DeliveryJob.locked_until < now),
     )
 
@@ -91,6 +91,7 @@ def claim(
     worker_id: str,
     lease_seconds: float,
     limit: int = 1,
+    due_by: datetime | None = None,
 ) -> list[DeliveryJob]:
     """Claim up to `limit` due jobs of these kinds for this worker, oldest first, and commit.
 
@@ -99,11 +100,14 @@ def claim(
     transaction. (Inside one UPDATE … WHERE id IN (SELECT … SKIP LOCKED LIMIT n), PostgreSQL may
     run the subquery more than once and claim more than n.) SQLite runs one writer at a time,
     so a single UPDATE … WHERE id IN (SELECT … LIMIT n) is atomic there.
+
+    `due_by` (default: now) lets a pass of the worker leave alone what it has just put back.
     """
     now = utcnow()
+    due_by = due_by or now
     candidates = (
         select(DeliveryJob.id)
-        .where(DeliveryJob.kind.in_(list(kinds)), _due(now))
+        .where(DeliveryJob.kind.in_(list(kinds)), _due(now, due_by))
         .order_by(DeliveryJob.next_attempt_at, DeliveryJob.id)
         .limit(limit)
     )
@@ -113,7 +117,7 @@ def claim(
         chosen = candidates.scalar_subquery()
     claimed_ids = session.scalars(
         update(DeliveryJob)
-        .where(DeliveryJob.id.in_(chosen), _due(now))
+        .where(DeliveryJob.id.in_(chosen), _due(now, due_by))
         .values(
             status=JobStatus.RUNNING,
             claimed_by=worker_id,

@@ -70,8 +70,10 @@ class Worker:
         log.info("Worker %s stopped", self.worker_id)
 
     def run_once(self, max_jobs: int | None = None) -> int:
-        """Deliver due jobs one by one until none is due; returns how many were tried."""
+        """Deliver the jobs due now, one by one; returns how many were tried. A job that fails
+        is not tried again in the same pass, however short its backoff."""
         tried = 0
+        started = utcnow()
         with self.app.app_context():
             sessionmaker = current_intake().database.sessionmaker
             while not self._stop.is_set() and (max_jobs is None or tried < max_jobs):
@@ -81,6 +83,7 @@ class Worker:
                         self.channels,
                         worker_id=self.worker_id,
                         lease_seconds=self.lease_seconds,
+                        due_by=started,
                     )
                     if not jobs:
                         break
