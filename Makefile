@@ -23,10 +23,13 @@ instance/secret_key:
 	mkdir -p instance
 	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
 
+# The web server and the delivery worker side by side; Ctrl-C stops both.
 run: $(INSTALLED) instance/secret_key
 	export SECRET_KEY="$${SECRET_KEY:-$$(cat instance/secret_key)}" && \
 	$(BIN)/flask --app wsgi intake db upgrade && \
-	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+	{ $(BIN)/flask --app wsgi intake worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	  $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT); }
 
 chromium:
 	@command -v chromium >/dev/null || { \

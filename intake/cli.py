@@ -7,7 +7,7 @@ import signal
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -58,6 +58,7 @@ def worker_command(once: bool) -> None:
 @intake_cli.group("jobs", invoke_without_command=True)
 @click.option("--all", "show_all", is_flag=True, help="Also list delivered jobs.")
 @click.pass_context
+@with_appcontext
 def jobs_cli(ctx: click.Context, show_all: bool) -> None:
     """List pending, running and dead delivery jobs."""
     if ctx.invoked_subcommand is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import smtplib
+from email.utils import parseaddr
 from pathlib import Path
 from types import TracebackType
 
@@ -62,7 +63,10 @@ def classify_smtp_error(error: Exception) -> DeliveryError:
         return PermanentDeliveryError("Ugyldig e-mail: et felt i brevhovedet indeholder linjeskift")
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         replies = {
-            rcpt: (code, text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text))
+            parseaddr(rcpt)[1] or rcpt: (
+                code,
+                text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text),
+            )
             for rcpt, (code, text) in error.recipients.items()
         }
         detail = "; ".join(f"{rcpt}: {code} {text}" for rcpt, (code, text) in replies.items())

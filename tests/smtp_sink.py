@@ -48,6 +48,7 @@ class _Handler:
     messages: list[Received] = field(default_factory=list)
     rcpt_reply: str | None = None
     data_reply: str | None = None
+    delay: float = 0.0  # seconds to spend on each message
     hold: threading.Event | None = None
     held: threading.Event = field(default_factory=threading.Event)
 
