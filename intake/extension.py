@@ -10,6 +10,7 @@ from flask_mail import Mail
 from intake import settings
 from intake.db import Database, close_session
 from intake.routing import Routing, load_routing
+from intake.timefmt import danish_time
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Intake:
         if "mail" not in app.extensions:  # a host app may already have Flask-Mail set up
             Mail(app)
         app.teardown_appcontext(close_session)
+        app.add_template_filter(danish_time, "intake_time")
 
         from intake import cli, ops, public  # the views need the package to be importable first
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,8 +14,7 @@ from intake.models import OrderLine, OrderStatus, Submission, SubmissionKind, ut
 from intake.outbox import enqueue_for
 from intake.references import next_reference
 from intake.routing import Route
-
-DANISH_TIME = ZoneInfo("Europe/Copenhagen")
+from intake.timefmt import DANISH_TIME
 
 
 def new_submission_key() -> str:

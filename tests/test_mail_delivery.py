@@ -61,6 +61,7 @@ def test_a_pamphlet_order_mails_the_office_the_consultant_and_the_orderer(app, c
     text = consultant.body("plain")
     assert "Boligselskabet Sønderå Ærø i Ærø Kommune har bestilt pjecer" in text
     assert "Ærø (492), 3. kreds" in text
+    assert re.search(r"Modtaget:  \d\d\.\d\d\.20\d\d kl\. \d\d\.\d\d\n", text)
     assert "Åse Bøgh-Ørsted, Forretningsfører" in text
     assert "Telefon: 33762040" in text
     assert f"Leadet oprettes i Salesforce med referencen {submission.reference}" in text

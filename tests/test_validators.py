@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from forms.filters import clean_line, clean_text, looks_garbled
 from forms.validators import normalise_phone
 from intake.reference_data import municipalities, postcodes, town_for_postcode
+from intake.timefmt import danish_time
 
 
 @pytest.mark.parametrize(
@@ -68,3 +71,14 @@ def test_the_packaged_reference_data_is_complete():
     assert "411" not in municipalities()  # Christiansø is not a municipality
     assert municipalities()["825"] == "Læsø"
     assert len(postcodes()) == 1111
+
+
+@pytest.mark.parametrize(
+    ("utc", "shown"),
+    [
+        (datetime(2026, 1, 15, 11, 5, tzinfo=UTC), "15.01.2026 kl. 12.05"),  # winter: UTC+1
+        (datetime(2026, 7, 15, 11, 5, tzinfo=UTC), "15.07.2026 kl. 13.05"),  # summer: UTC+2
+    ],
+)
+def test_danish_time(utc, shown):
+    assert danish_time(utc) == shown

@@ -1,0 +1,961 @@
+"""Benchmark the delivery worker: e-mail jobs per second, and form POST → message arrival.
+
+Run it from the repo root:
+
+    .venv/bin/python bench/delivery.py
+    .venv/bin/python bench/delivery.py --submissions 300 --posts 200 --rate 10
+    .venv/bin/python bench/delivery.py --database-url postgresql+psycopg://postgres@127.0.0.1/postgres
+
+What one run does, on one machine:
+
+1. Makes a temp dir with a fresh SQLite database, migrated with
+   `flask --app wsgi intake db upgrade`. With --database-url it instead creates a fresh
+   database `intake_bench_<random>` on that PostgreSQL server and drops it at the end.
+   Starts an SMTP sink (aiosmtpd, in this process, a thread) on a free loopback port that
+   notes the time.perf_counter() at which each message has fully arrived, and gunicorn
+   serving `wsgi:app` (--workers, --threads) as bench/intake.py does. Every subprocess gets
+   this shell's environment without INTAKE_*, MAIL_* and GUNICORN_CMD_ARGS, plus SECRET_KEY,
+   INTAKE_DATABASE_URL, INTAKE_MIN_FILL_SECONDS=0, MAIL_SERVER/MAIL_PORT (the sink) and
+   INTAKE_WORKER_POLL_SECONDS (--poll).
+2. Throughput: --submissions valid pamphlet orders are POSTed through gunicorn (untimed
+   set-up, --concurrency client threads), each queueing 3 e-mail jobs (pamphlet office,
+   consultant, requester) and a Salesforce job this worker does not take. Then ONE worker,
+   `flask --app wsgi intake worker` as a subprocess, is started and timed until the sink has
+   all the e-mails: jobs/s from its "started" log line to the last message (and from spawn,
+   start-up included), and its CPU use over that time.
+3. Latency: a fresh worker subprocess runs continuously, polling every --poll seconds when
+   idle. This process sends --posts valid POSTs at --rate per second from one thread (forms
+   fetched beforehand, untimed), each on a fixed schedule, and for each one notes the time
+   the POST was sent; it follows the 303 to the receipt page for the submission's reference
+   (`<p class="reference">`), and the sink matches each message to it by its
+   X-Intake-Reference header. Reports median / p90 / p99 / max of POST → 303, POST → first
+   of the 3 messages, and POST → all 3 messages.
+4. Checks that every expected message arrived exactly once (3 per submission, the right
+   references, no repeated Message-ID, nothing unexpected) and that the outbox holds every
+   e-mail job as done, then prints the settings and the results.
+
+It is a benchmark, not a test: the client, the sink, gunicorn and the worker share the
+machine's cores, so compare runs on one machine, not absolute numbers across machines.
+Exit status 0 when every expected message arrived exactly once, 1 otherwise, 2 when the
+benchmark could not run, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass, field
+from email.parser import BytesHeaderParser
+from html.parser import HTMLParser
+from importlib.metadata import version
+from pathlib import Path
+from typing import IO, Any, NoReturn
+from urllib.parse import urljoin
+
+import requests
+from aiosmtpd.controller import Controller
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+# Run as a script, bench/ is first on sys.path and bench/intake.py hides the app's package
+# `intake`, so this file never imports the app either: it migrates with the app's CLI, serves
+# it with gunicorn, runs the worker as `flask --app wsgi intake worker` and counts with SQL.
+REPO = Path(__file__).resolve().parent.parent
+TIMEOUT = 30.0  # seconds, per HTTP request
+START_TIMEOUT = 30.0  # seconds for gunicorn or the worker to be up after it was started
+STALL_TIMEOUT = 30.0  # seconds without a new message before waiting for more is given up
+STOP_TIMEOUT = 15.0  # seconds for a subprocess to exit after SIGTERM
+EMAILS_PER_ORDER = 3  # pamphlet office, consultant, requester
+
+# A valid pamphlet order (DESIGN.md, "Fields"), the same as bench/intake.py posts.
+VALID_ORDER: dict[str, str] = {
+    "organisation": "Boligselskabet Søbo",
+    "first_name": "Åse",
+    "last_name": "Bøgh",
+    "email": "aase@example.dk",
+    "phone": "33762040",
+    "municipality": "101",
+    "consent": "y",
+    "quantity-kommunesamarbejde": "5",
+    "street": "Søndergade 1",
+    "postcode": "8000",
+    "city": "",
+}
+REFERENCE = re.compile(r'<p class="reference">\s*([^<\s]+)\s*</p>')
+STARTED = re.compile(r"\bWorker \S+ started\b")
+WORKER_TROUBLE = ("WARNING", "ERROR", "Traceback")
+
+
+class BenchError(Exception):
+    """The benchmark could not run (a server did not start, set-up failed, …)."""
+
+
+def progress(message: str) -> None:
+    print(f"  … {message}", file=sys.stderr, flush=True)
+
+
+# --- The SMTP sink ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arrival:
+    at: float  # time.perf_counter() when the sink had the whole message
+    rcpt_tos: tuple[str, ...]
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class Mail:
+    """An arrived message with the headers the checks need."""
+
+    at: float
+    reference: str
+    message_id: str
+    rcpt_tos: tuple[str, ...]
+
+
+class _SinkHandler:
+    def __init__(self) -> None:
+        self.arrivals: list[Arrival] = []
+        self.changed = threading.Condition()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        at = time.perf_counter()
+        content = envelope.content
+        raw = content if isinstance(content, bytes) else str(content).encode()
+        with self.changed:
+            self.arrivals.append(Arrival(at, tuple(envelope.rcpt_tos), raw))
+            self.changed.notify_all()
+        return "250 Message accepted for delivery"
+
+
+class SmtpSink:
+    """An aiosmtpd server on loopback, in a thread of this process, that only records."""
+
+    def __init__(self, port: int) -> None:
+        self.host = "127.0.0.1"
+        self.port = port
+        self.handler = _SinkHandler()
+        # server_hostname: else aiosmtpd calls socket.getfqdn() for every connection.
+        self._controller = Controller(
+            self.handler, hostname=self.host, port=port, server_hostname="bench-sink.invalid"
+        )
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def count(self) -> int:
+        with self.handler.changed:
+            return len(self.handler.arrivals)
+
+    def since(self, start: int) -> list[Arrival]:
+        with self.handler.changed:
+            return self.handler.arrivals[start:]
+
+    def wait_for(self, count: int, alive: Callable[[], bool]) -> bool:
+        """Wait until `count` messages in all have arrived: False when they stop coming
+        (nothing new for STALL_TIMEOUT seconds) or `alive()` turns False."""
+        changed = self.handler.changed
+        with changed:
+            seen, last_change = len(self.handler.arrivals), time.monotonic()
+            while len(self.handler.arrivals) < count:
+                changed.wait(0.2)
+                if len(self.handler.arrivals) != seen:
+                    seen, last_change = len(self.handler.arrivals), time.monotonic()
+                elif time.monotonic() - last_change > STALL_TIMEOUT or not alive():
+                    return len(self.handler.arrivals) >= count
+            return True
+
+
+def read_mail(arrivals: list[Arrival]) -> list[Mail]:
+    parser = BytesHeaderParser()
+    mails = []
+    for arrival in arrivals:
+        headers = parser.parsebytes(arrival.raw)
+        mails.append(
+            Mail(
+                at=arrival.at,
+                reference=str(headers.get("X-Intake-Reference", "")).strip(),
+                message_id=str(headers.get("Message-ID", "")).strip(),
+                rcpt_tos=arrival.rcpt_tos,
+            )
+        )
+    return mails
+
+
+@dataclass
+class MailCheck:
+    """Did each expected reference get its 3 messages exactly once, and nothing else come?"""
+
+    expected: int
+    received: int
+    distinct_message_ids: int
+    references_complete: int  # references with exactly 3 messages to 3 different recipients
+    references_missing_mail: int
+    references_with_extra_mail: int
+    unexpected: int  # messages for no reference of this phase
+    ok: bool
+
+
+def check_mail(mails: list[Mail], references: set[str]) -> MailCheck:
+    by_reference: dict[str, list[Mail]] = defaultdict(list)
+    for mail in mails:
+        by_reference[mail.reference].append(mail)
+    complete = sum(
+        len(by_reference[r]) == EMAILS_PER_ORDER
+        and len({m.rcpt_tos for m in by_reference[r]}) == EMAILS_PER_ORDER
+        for r in references
+    )
+    missing = sum(len(by_reference[r]) < EMAILS_PER_ORDER for r in references)
+    extra = sum(len(by_reference[r]) > EMAILS_PER_ORDER for r in references)
+    unexpected = sum(len(ms) for r, ms in by_reference.items() if r not in references)
+    distinct_ids = len({m.message_id for m in mails if m.message_id})
+    expected = EMAILS_PER_ORDER * len(references)
+    return MailCheck(
+        expected=expected,
+        received=len(mails),
+        distinct_message_ids=distinct_ids,
+        references_complete=complete,
+        references_missing_mail=missing,
+        references_with_extra_mail=extra,
+        unexpected=unexpected,
+        ok=len(mails) == expected == distinct_ids and complete == len(references),
+    )
+
+
+# --- Subprocesses: gunicorn and the worker ------------------------------------------------
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def clean_environment(
+    database_url: str, tmp: Path, smtp_port: int, poll_seconds: float
+) -> dict[str, str]:
+    """This shell's environment without INTAKE_*, MAIL_* and GUNICORN_CMD_ARGS, plus the
+    bench's: the database, mail to the sink, no minimum fill time, the worker's poll."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("INTAKE_", "MAIL_")) and key != "GUNICORN_CMD_ARGS"
+    }
+    env.update(
+        SECRET_KEY=secrets.token_hex(32),
+        INTAKE_DATABASE_URL=database_url,
+        INTAKE_MIN_FILL_SECONDS="0",
+        INTAKE_MAIL_DIR=str(tmp / "mail"),  # only used if MAIL_SERVER were unset
+        INTAKE_WORKER_POLL_SECONDS=str(poll_seconds),
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(smtp_port),
+    )
+    return env
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    with suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""
+
+
+@dataclass
+class Gunicorn:
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    @classmethod
+    def start(cls, args: argparse.Namespace, env: dict[str, str], tmp: Path) -> Gunicorn:
+        (port,) = free_ports(1)
+        log = tmp / "gunicorn.log"
+        command = [
+            sys.executable, "-m", "gunicorn",
+            "--workers", str(args.workers),
+            "--threads", str(args.threads),
+            "--bind", f"127.0.0.1:{port}",
+            "--log-level", "warning",
+            "wsgi:app",
+        ]  # fmt: skip
+        with log.open("wb") as out:
+            process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
+        return cls(process, f"http://127.0.0.1:{port}", log)
+
+    def wait_until_answering(self, path: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchError(f"gunicorn exited at start:\n{log_tail(self.log)}")
+            with suppress(requests.RequestException):
+                if requests.get(self.url + path, timeout=2).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise BenchError(f"gunicorn did not answer {path} in time:\n{log_tail(self.log)}")
+
+
+class WorkerProcess:
+    """`flask --app wsgi intake worker`; a thread copies its log to a file and notes the
+    moment it says it started."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.started = threading.Event()
+        self.started_at = math.nan  # time.perf_counter() when the "started" line was read
+        self.trouble: list[str] = []  # warnings, errors and tracebacks it logged
+        command = [sys.executable, "-m", "flask", "--app", "wsgi", "intake", "worker"]
+        self.spawned_at = time.perf_counter()
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        lines = self.process.stdout
+        if lines is None:
+            return
+        with self.log.open("w", encoding="utf-8") as out:
+            for line in lines:
+                if not self.started.is_set() and STARTED.search(line):
+                    self.started_at = time.perf_counter()
+                    self.started.set()
+                if any(word in line for word in WORKER_TROUBLE):
+                    self.trouble.append(line.rstrip())
+                out.write(line)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def wait_started(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self.started.wait(0.1):
+            if not self.alive() or time.monotonic() > deadline:
+                self.stop()
+                raise BenchError(f"the worker did not start:\n{log_tail(self.log)}")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time so far (Linux /proc), NaN where that cannot be read."""
+        with suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return math.nan
+
+    def stop(self) -> None:
+        """SIGTERM: the worker finishes and records the job in hand, then exits."""
+        stop_process(self.process)
+        self._reader.join(timeout=5)
+
+
+# --- The database -------------------------------------------------------------------------
+
+
+@contextmanager
+def fresh_database(database_url: str | None, tmp: Path) -> Iterator[tuple[str, str]]:
+    """A fresh, empty database: its URL and how to name it in the output."""
+    if database_url is None:
+        path = tmp / "bench.sqlite3"
+        yield f"sqlite:///{path}", f"SQLite, {path}"
+        return
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        raise BenchError("--database-url must be a PostgreSQL URL (SQLite is the default)")
+    name = f"intake_bench_{secrets.token_hex(4)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
+        except OperationalError as exc:
+            raise BenchError(f"cannot create a database on {url!r}: {exc}") from exc
+        try:
+            server = f"{url.host or 'localhost'}:{url.port or 5432}"
+            yield (
+                url.set(database=name).render_as_string(hide_password=False),
+                f"PostgreSQL, fresh database {name} on {server}",
+            )
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def migrate(env: dict[str, str]) -> None:
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "intake", "db", "upgrade"]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"migration failed:\n{done.stdout}{done.stderr}")
+
+
+def stored_references(database_url: str) -> set[str]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return set(conn.scalars(text("SELECT reference FROM intake_submissions")))
+    finally:
+        engine.dispose()
+
+
+def outbox_counts(database_url: str) -> dict[str, int]:
+    """Delivery jobs by `kind/status`, e.g. {"email/done": 900, "salesforce/pending": 300}."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT kind, status, count(*) FROM intake_delivery_jobs "
+                    "GROUP BY kind, status ORDER BY kind, status"
+                )
+            )
+            return {f"{kind}/{status}": int(count) for kind, status, count in rows}
+    finally:
+        engine.dispose()
+
+
+# --- The client: forms and POSTs ----------------------------------------------------------
+
+
+class _HiddenInputs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = dict(attrs)
+        name = attr.get("name")
+        if tag == "input" and attr.get("type") == "hidden" and name:
+            self.values[name] = attr.get("value") or ""
+
+
+def describe(response: requests.Response) -> str:
+    """HTTP status, where it pointed, and the start of the page's main text."""
+    body = response.text
+    main = re.search(r"<main\b.*?</main>", body, re.DOTALL)
+    words = " ".join(re.sub(r"<[^>]+>", " ", main.group(0) if main else body).split())
+    location = response.headers.get("Location")
+    where = f" -> {location}" if location else ""
+    return f"HTTP {response.status_code}{where}: {words[:300]}"
+
+
+def fetch_form(session: requests.Session, url: str) -> dict[str, str]:
+    """A freshly shown form's csrf_token and form_token (the session keeps its cookie)."""
+    response = session.get(url, timeout=TIMEOUT)
+    if response.status_code != 200:
+        raise BenchError(f"GET {url}: {describe(response)}")
+    parser = _HiddenInputs()
+    parser.feed(response.text)
+    tokens = {k: parser.values.get(k, "") for k in ("csrf_token", "form_token")}
+    if not all(tokens.values()):
+        raise BenchError(f"GET {url}: a form without csrf_token or form_token")
+    return tokens
+
+
+def post_order(session: requests.Session, url: str, tokens: dict[str, str]) -> str:
+    """POST a valid order; the 303's Location (the receipt)."""
+    response = session.post(
+        url, data={**tokens, **VALID_ORDER}, allow_redirects=False, timeout=TIMEOUT
+    )
+    if response.status_code != 303 or "Location" not in response.headers:
+        raise BenchError(f"POST {url}: {describe(response)}")
+    return response.headers["Location"]
+
+
+def receipt_reference(session: requests.Session, base_url: str, location: str) -> str:
+    response = session.get(urljoin(base_url, location), timeout=TIMEOUT)
+    found = REFERENCE.search(response.text) if response.status_code == 200 else None
+    if found is None:
+        raise BenchError(f"receipt {location}: no reference in {describe(response)}")
+    return found.group(1)
+
+
+def queue_orders(form_url: str, count: int, concurrency: int) -> None:
+    """`count` valid orders through gunicorn, from `concurrency` threads (untimed set-up)."""
+    local = threading.local()
+
+    def one(_index: int) -> None:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        post_order(local.session, form_url, fetch_form(local.session, form_url))
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(one, range(count)))  # re-raises the first failure
+
+
+# --- Results ------------------------------------------------------------------------------
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return math.nan
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+@dataclass
+class Distribution:
+    measure: str
+    n: int
+    median_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @classmethod
+    def of(cls, measure: str, seconds: list[float]) -> Distribution:
+        values = sorted(seconds)
+        return cls(
+            measure=measure,
+            n=len(values),
+            median_ms=1000 * statistics.median(values) if values else math.nan,
+            p90_ms=1000 * percentile(values, 90),
+            p99_ms=1000 * percentile(values, 99),
+            max_ms=1000 * values[-1] if values else math.nan,
+        )
+
+
+@dataclass
+class Throughput:
+    submissions: int
+    jobs: int
+    setup_seconds: float  # queueing the orders through gunicorn (untimed for the result)
+    startup_seconds: float  # worker spawn → its "started" log line
+    delivery_seconds: float  # "started" → the last expected message arrived
+    first_to_last_seconds: float
+    jobs_per_s: float  # jobs / delivery_seconds
+    jobs_per_s_with_startup: float  # jobs / (startup + delivery)
+    worker_cpu_percent: float  # of one core, over the delivery
+    bench_cpu_percent: float  # this process (the sink, mostly) over the delivery
+    worker_trouble: list[str]
+    mail: MailCheck
+
+
+@dataclass
+class Latency:
+    posts: int
+    rate: float
+    achieved_rate: float
+    startup_seconds: float
+    distributions: list[Distribution]
+    worker_trouble: list[str]
+    mail: MailCheck
+
+
+@dataclass
+class Results:
+    throughput: Throughput | None = None
+    latency: Latency | None = None
+    outbox: dict[str, int] = field(default_factory=dict)
+    distinct_message_ids: int = 0
+    received: int = 0
+
+
+def rate_or_nan(count: float, seconds: float) -> float:
+    return count / seconds if seconds > 0 else math.nan
+
+
+def cpu_percent(cpu: float, wall: float) -> float:
+    return 100 * cpu / wall if wall > 0 else math.nan
+
+
+# --- The two parts ------------------------------------------------------------------------
+
+
+def run_throughput(
+    args: argparse.Namespace, env: dict[str, str], gunicorn: Gunicorn, sink: SmtpSink, tmp: Path
+) -> Throughput:
+    n = args.submissions
+    progress(f"throughput: queueing {n} orders through gunicorn (untimed set-up)")
+    setup_started = time.perf_counter()
+    queue_orders(gunicorn.url + "/pjecer/", n, args.concurrency)
+    setup_seconds = time.perf_counter() - setup_started
+    references = stored_references(env["INTAKE_DATABASE_URL"])
+    if len(references) != n:
+        raise BenchError(f"{n} orders POSTed, but {len(references)} stored")
+    jobs = EMAILS_PER_ORDER * n
+
+    progress(f"throughput: one worker delivering {jobs} e-mail jobs")
+    first = sink.count()
+    bench_cpu_started = time.process_time()
+    worker = WorkerProcess(env, tmp / "worker-throughput.log")
+    try:
+        worker.wait_started()
+        worker_cpu_started = worker.cpu_seconds()
+        arrived = sink.wait_for(first + jobs, worker.alive)
+        worker_cpu = worker.cpu_seconds() - worker_cpu_started
+        bench_cpu = time.process_time() - bench_cpu_started
+    finally:
+        worker.stop()
+    if not arrived:
+        progress(f"throughput: only {sink.count() - first} of {jobs} messages arrived")
+    mails = read_mail(sink.since(first))
+    times = sorted(m.at for m in mails)
+    last = times[min(jobs, len(times)) - 1] if times else math.nan
+    delivery = last - worker.started_at
+    startup = worker.started_at - worker.spawned_at
+    return Throughput(
+        submissions=n,
+        jobs=jobs,
+        setup_seconds=setup_seconds,
+        startup_seconds=startup,
+        delivery_seconds=delivery,
+        first_to_last_seconds=last - times[0] if times else math.nan,
+        jobs_per_s=rate_or_nan(jobs, delivery),
+        jobs_per_s_with_startup=rate_or_nan(jobs, startup + delivery),
+        worker_cpu_percent=cpu_percent(worker_cpu, delivery),
+        bench_cpu_percent=cpu_percent(bench_cpu, startup + delivery),
+        worker_trouble=worker.trouble,
+        mail=check_mail(mails, references),
+    )
+
+
+def run_latency(
+    args: argparse.Namespace, env: dict[str, str], gunicorn: Gunicorn, sink: SmtpSink, tmp: Path
+) -> Latency:
+    m, rate = args.posts, args.rate
+    form_url = gunicorn.url + "/pjecer/"
+    session = requests.Session()
+    progress(f"latency: fetching {m} fresh forms (untimed set-up)")
+    forms = [fetch_form(session, form_url) for _ in range(m)]
+    first = sink.count()
+    worker = WorkerProcess(env, tmp / "worker-latency.log")
+    posted: dict[str, float] = {}  # reference → time.perf_counter() when its POST was sent
+    answered: list[float] = []  # POST → 303, seconds
+    try:
+        worker.wait_started()
+        progress(f"latency: {m} POSTs at {rate:g}/s with the worker running")
+        started = last_sent = time.perf_counter()
+        for index, tokens in enumerate(forms):
+            delay = started + index / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            sent = last_sent = time.perf_counter()
+            location = post_order(session, form_url, tokens)
+            answered.append(time.perf_counter() - sent)
+            posted[receipt_reference(session, gunicorn.url, location)] = sent
+        sink.wait_for(first + EMAILS_PER_ORDER * m, worker.alive)
+        time.sleep(min(1.0, 20 * args.poll))  # a repeated delivery would come now
+    finally:
+        worker.stop()
+    mails = read_mail(sink.since(first))
+    by_reference: dict[str, list[float]] = defaultdict(list)
+    for mail in mails:
+        if mail.reference in posted:
+            by_reference[mail.reference].append(mail.at)
+    to_first = [min(by_reference[r]) - sent for r, sent in posted.items() if by_reference[r]]
+    to_all = [
+        max(by_reference[r]) - sent
+        for r, sent in posted.items()
+        if len(by_reference[r]) == EMAILS_PER_ORDER
+    ]
+    return Latency(
+        posts=m,
+        rate=rate,
+        achieved_rate=rate_or_nan(m - 1, last_sent - started) if m > 1 else math.nan,
+        startup_seconds=worker.started_at - worker.spawned_at,
+        distributions=[
+            Distribution.of("POST answered (303)", answered),
+            Distribution.of("POST → first message", to_first),
+            Distribution.of(f"POST → all {EMAILS_PER_ORDER} messages", to_all),
+        ],
+        worker_trouble=worker.trouble,
+        mail=check_mail(mails, set(posted)),
+    )
+
+
+# --- The report ---------------------------------------------------------------------------
+
+
+def describe_check(check: MailCheck) -> str:
+    mark = "OK" if check.ok else "MISMATCH"
+    line = (
+        f"received {check.received} of {check.expected} expected messages, "
+        f"{check.distinct_message_ids} distinct Message-IDs, "
+        f"{check.references_complete} references with exactly {EMAILS_PER_ORDER}: {mark}"
+    )
+    if not check.ok:
+        line += (
+            f" (references missing mail {check.references_missing_mail}, with extra mail "
+            f"{check.references_with_extra_mail}, unexpected messages {check.unexpected})"
+        )
+    return line
+
+
+def print_report(settings: dict[str, Any], results: Results, ok: bool, out: IO[str]) -> None:
+    def say(line: str = "") -> None:
+        print(line, file=out)
+
+    s = settings
+    say()
+    say(
+        f"BL Intake delivery benchmark — {s['cpu_cores']} CPU cores, Python {s['python']}, "
+        f"gunicorn {s['gunicorn']}, aiosmtpd {s['aiosmtpd']}"
+    )
+    say(f"database: {s['database']}")
+    say(
+        f"SMTP sink: aiosmtpd on 127.0.0.1:{s['smtp_port']}, a thread of this process; "
+        "records each message's arrival time"
+    )
+    say(
+        "worker: one `flask --app wsgi intake worker` subprocess per part, "
+        f"INTAKE_WORKER_POLL_SECONDS={s['poll_seconds']:g}"
+    )
+    say(
+        f"gunicorn: --workers {s['workers']} --threads {s['threads']} "
+        f"({s['worker_class']} worker), wsgi:app on 127.0.0.1"
+    )
+    say(
+        f"throughput: {s['submissions']} orders queued by POST first ({s['concurrency']} client "
+        f"threads, untimed) → {EMAILS_PER_ORDER * s['submissions']} e-mail jobs "
+        f"(+{s['submissions']} Salesforce jobs this worker does not take)"
+    )
+    say(f"latency: {s['posts']} POSTs at {s['rate']:g}/s from one client thread, worker running")
+    say(f"load average before the run (1 min): {s['load_before']:.2f}")
+
+    t = results.throughput
+    if t is not None:
+        say()
+        say(f"1. Throughput — one worker, {t.jobs} e-mail jobs queued before it starts")
+        say(f"   {'':<44} {'seconds':>8} {'jobs/s':>8} {'ms/job':>8}")
+        rows = [
+            ("worker start-up (spawn → 'started' log line)", t.startup_seconds, None),
+            ("delivery ('started' → last message)", t.delivery_seconds, t.jobs),
+            ("start-up + delivery", t.startup_seconds + t.delivery_seconds, t.jobs),
+            ("first message → last message", t.first_to_last_seconds, t.jobs - 1),
+        ]
+        for label, seconds, jobs in rows:
+            if jobs is None:
+                say(f"   {label:<44} {seconds:>8.2f}")
+                continue
+            per_s = rate_or_nan(jobs, seconds)
+            say(f"   {label:<44} {seconds:>8.2f} {per_s:>8.1f} {1000 / per_s:>8.2f}")
+        say(
+            f"   CPU over the delivery: worker {t.worker_cpu_percent:.0f}% of one core, "
+            f"this process (sink) {t.bench_cpu_percent:.0f}%; queueing the orders took "
+            f"{t.setup_seconds:.1f} s"
+        )
+        say(f"   {describe_check(t.mail)}")
+        for line in t.worker_trouble[:5]:
+            say(f"   ! worker: {line}")
+
+    lat = results.latency
+    if lat is not None:
+        say()
+        say(
+            f"2. Latency — {lat.posts} POSTs at {lat.rate:g}/s "
+            f"(achieved {lat.achieved_rate:.2f}/s), "
+            f"one worker polling every {s['poll_seconds']:g} s when idle "
+            f"(start-up {lat.startup_seconds:.2f} s, untimed)"
+        )
+        say(
+            f"   {'measure':<24} {'n':>5} {'median ms':>10} {'p90 ms':>8} {'p99 ms':>8} "
+            f"{'max ms':>8}"
+        )
+        for d in lat.distributions:
+            say(
+                f"   {d.measure:<24} {d.n:>5} {d.median_ms:>10.1f} {d.p90_ms:>8.1f} "
+                f"{d.p99_ms:>8.1f} {d.max_ms:>8.1f}"
+            )
+        say(f"   {describe_check(lat.mail)}")
+        for line in lat.worker_trouble[:5]:
+            say(f"   ! worker: {line}")
+
+    say()
+    outbox = ", ".join(f"{k} {v}" for k, v in results.outbox.items()) or "(not read)"
+    say(f"outbox after the run: {outbox}")
+    say(
+        f"all messages: {results.received} received, {results.distinct_message_ids} distinct "
+        f"Message-IDs; every expected message arrived exactly once: {'OK' if ok else 'NO'}"
+    )
+
+
+def benchmark(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    tmp = Path(tempfile.mkdtemp(prefix="intake-bench-delivery-"))
+    results = Results()
+    sink: SmtpSink | None = None
+    gunicorn: Gunicorn | None = None
+    try:
+        with fresh_database(args.database_url, tmp) as (database_url, database_label):
+            (smtp_port,) = free_ports(1)
+            env = clean_environment(database_url, tmp, smtp_port, args.poll)
+            migrate(env)
+            sink = SmtpSink(smtp_port)
+            sink.start()
+            try:
+                gunicorn = Gunicorn.start(args, env, tmp)
+                gunicorn.wait_until_answering("/pjecer/")
+                results.throughput = run_throughput(args, env, gunicorn, sink, tmp)
+                results.latency = run_latency(args, env, gunicorn, sink, tmp)
+            finally:
+                if gunicorn is not None:
+                    stop_process(gunicorn.process)
+                sink.stop()
+            results.outbox = outbox_counts(database_url)
+            all_mail = read_mail(sink.since(0))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    results.received = len(all_mail)
+    results.distinct_message_ids = len({m.message_id for m in all_mail})
+    expected = EMAILS_PER_ORDER * (args.submissions + args.posts)
+    outbox = results.outbox
+    ok = (
+        results.throughput is not None
+        and results.throughput.mail.ok
+        and results.latency is not None
+        and results.latency.mail.ok
+        and results.received == results.distinct_message_ids == expected
+        and outbox.get("email/done") == expected
+        and sum(v for k, v in outbox.items() if k.startswith("email/")) == expected
+    )
+    settings = {
+        "cpu_cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "gunicorn": version("gunicorn"),
+        "aiosmtpd": version("aiosmtpd"),
+        "database": database_label,
+        "smtp_port": smtp_port,
+        "poll_seconds": args.poll,
+        "workers": args.workers,
+        "threads": args.threads,
+        "worker_class": "gthread" if args.threads > 1 else "sync",
+        "submissions": args.submissions,
+        "concurrency": args.concurrency,
+        "posts": args.posts,
+        "rate": args.rate,
+        "load_before": load_before,
+    }
+    print_report(settings, results, ok, sys.stdout)
+    run_seconds = time.perf_counter() - started
+    print(f"\nrun time: {run_seconds:.1f} s")
+    if args.json:
+        report = {
+            "settings": settings,
+            "results": asdict(results),
+            "ok": ok,
+            "run_seconds": run_seconds,
+        }
+        Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return 0 if ok else 1
+
+
+def positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def positive_float(value: str) -> float:
+    number = float(value)
+    if not number > 0 or math.isinf(number):
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return number
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--submissions",
+        type=positive,
+        default=300,
+        help="throughput: orders queued before the worker starts, 3 e-mail jobs each (300)",
+    )
+    parser.add_argument(
+        "--posts", type=positive, default=200, help="latency: POSTs with the worker running (200)"
+    )
+    parser.add_argument(
+        "--rate", type=positive_float, default=10.0, help="latency: POSTs per second (10)"
+    )
+    parser.add_argument(
+        "--poll",
+        type=positive_float,
+        default=0.05,
+        help="INTAKE_WORKER_POLL_SECONDS, the worker's idle poll interval (0.05)",
+    )
+    parser.add_argument("--workers", type=positive, default=2, help="gunicorn workers (2)")
+    parser.add_argument("--threads", type=positive, default=1, help="gunicorn threads (1)")
+    parser.add_argument(
+        "--concurrency",
+        type=positive,
+        default=4,
+        help="client threads queueing the throughput orders (4)",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server to benchmark on instead of SQLite, e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres; the bench creates and drops "
+        "its own database there",
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    return parser.parse_args(argv)
+
+
+def _stop_on_sigterm(_signum: int, _frame: object) -> NoReturn:
+    raise SystemExit(128 + signal.SIGTERM)  # runs the finally blocks: processes, sink, DB, tmp
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        return benchmark(args)
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; servers and worker stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
