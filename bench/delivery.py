@@ -84,6 +84,8 @@ TIMEOUT = 30.0  # seconds, per HTTP request
 START_TIMEOUT = 30.0  # seconds for gunicorn or the worker to be up after it was started
 STALL_TIMEOUT = 30.0  # seconds without a new message before waiting for more is given up
 STOP_TIMEOUT = 15.0  # seconds for a subprocess to exit after SIGTERM
+# gunicorn and the worker run in their own process group, so a Ctrl-C in the terminal reaches
+# only this script, which then stops them in order (SIGTERM) in its finally blocks.
 EMAILS_PER_ORDER = 3  # pamphlet office, consultant, requester
 
 # A valid pamphlet order (DESIGN.md, "Fields"), the same as bench/intake.py posts.
@@ -316,7 +318,9 @@ class Gunicorn:
             "wsgi:app",
         ]  # fmt: skip
         with log.open("wb") as out:
-            process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
+            process = subprocess.Popen(
+                command, cwd=REPO, env=env, stdout=out, stderr=out, process_group=0
+            )
         return cls(process, f"http://127.0.0.1:{port}", log)
 
     def wait_until_answering(self, path: str) -> None:
@@ -352,6 +356,7 @@ class WorkerProcess:
             text=True,
             encoding="utf-8",
             errors="replace",
+            process_group=0,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -623,11 +628,10 @@ def run_throughput(
 
     progress(f"throughput: one worker delivering {jobs} e-mail jobs")
     first = sink.count()
-    bench_cpu_started = time.process_time()
     worker = WorkerProcess(env, tmp / "worker-throughput.log")
     try:
         worker.wait_started()
-        worker_cpu_started = worker.cpu_seconds()
+        worker_cpu_started, bench_cpu_started = worker.cpu_seconds(), time.process_time()
         arrived = sink.wait_for(first + jobs, worker.alive)
         worker_cpu = worker.cpu_seconds() - worker_cpu_started
         bench_cpu = time.process_time() - bench_cpu_started
@@ -650,7 +654,7 @@ def run_throughput(
         jobs_per_s=rate_or_nan(jobs, delivery),
         jobs_per_s_with_startup=rate_or_nan(jobs, startup + delivery),
         worker_cpu_percent=cpu_percent(worker_cpu, delivery),
-        bench_cpu_percent=cpu_percent(bench_cpu, startup + delivery),
+        bench_cpu_percent=cpu_percent(bench_cpu, delivery),
         worker_trouble=worker.trouble,
         mail=check_mail(mails, references),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import smtplib
+import socket
 from email.utils import parseaddr
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +21,7 @@ from intake.extension import current_intake
 from intake.models import DeliveryJob, JobKind
 
 log = logging.getLogger(__name__)
+_HOSTNAME = socket.gethostname() or "localhost"
 
 
 class _TimedConnection(flask_mail.Connection):
@@ -32,7 +34,10 @@ class _TimedConnection(flask_mail.Connection):
 
     def configure_host(self) -> smtplib.SMTP:
         smtp_class = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
-        host = smtp_class(self.mail.server, self.mail.port, timeout=self.timeout)
+        # local_hostname: smtplib would otherwise ask DNS for our FQDN on every connection.
+        host = smtp_class(
+            self.mail.server, self.mail.port, local_hostname=_HOSTNAME, timeout=self.timeout
+        )
         try:
             if self.mail.use_tls:
                 host.starttls()

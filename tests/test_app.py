@@ -167,3 +167,19 @@ def test_routing_check_command_lists_unconfirmed_entries(app):
     assert result.exit_code == 0
     assert "Unconfirmed entries (97)" in result.output
     assert "Problems: none" in result.output
+
+
+def test_a_host_app_without_csrf_can_still_post(database_url, track_app, db_for_url):
+    app = track_app(
+        create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": TEST_SECRET,
+                "INTAKE_DATABASE_URL": database_url,
+                "INTAKE_MIN_FILL_SECONDS": 0,
+                "WTF_CSRF_ENABLED": False,
+            }
+        )
+    )
+    assert submit(app.test_client(), "/pjecer/", VALID_ORDER).status_code == 303
+    assert count(db_for_url(database_url)) == 1
