@@ -105,3 +105,27 @@ def jobs_retry(job_ids: tuple[int, ...], all_dead: bool) -> None:
     click.echo(f"Re-queued {count} dead job(s).")
     if job_ids and count < len(job_ids):
         click.echo("Only dead jobs can be re-queued; the others were left as they are.", err=True)
+
+
+crm_cli = AppGroup("crm", help="Salesforce.")
+intake_cli.add_command(crm_cli)
+
+
+@crm_cli.command("check")
+def crm_check() -> None:
+    """Log in, describe Lead, and check every mapped field and the external id field."""
+    from crm_sync.check import check
+    from crm_sync.client import SalesforceClient
+
+    config = current_intake().salesforce
+    if config is None:
+        click.echo(
+            "Salesforce is not configured: set SALESFORCE_CLIENT_ID and the credentials "
+            "of one login flow (see the README).",
+            err=True,
+        )
+        raise SystemExit(1)
+    report = check(config, SalesforceClient(config))
+    click.echo(report.text())
+    if not report.ok:
+        raise SystemExit(1)

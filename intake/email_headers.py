@@ -32,7 +32,9 @@ def encode_text(header: str, value: str) -> str:
     return Header(value, "utf-8", maxlinelen=MAX_LINE, header_name=header).encode(linesep="\r\n")
 
 
-def _ascii_address(address: str) -> str:
+def ascii_address(address: str) -> str:
+    """The address with its domain in IDNA ("sønderå.dk" → "xn--snder-qra2k.dk"), the form
+    mail servers and Salesforce's Email fields accept."""
     local, _, domain = address.rpartition("@")
     return f"{local}@{domain.encode('idna').decode('ascii')}" if local else address
 
@@ -40,7 +42,7 @@ def _ascii_address(address: str) -> str:
 def encode_address(header: str, address: str | tuple[str, str]) -> str:
     """One address as `name <address>`, the name RFC 2047-encoded, the domain in IDNA."""
     name, address = address if isinstance(address, tuple) else parseaddr(address)
-    name, address = one_line(name), _ascii_address(one_line(address))
+    name, address = one_line(name), ascii_address(one_line(address))
     if not name:
         return address
     if name.isascii():

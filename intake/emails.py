@@ -85,6 +85,8 @@ def compose(job: DeliveryJob, routing: Routing, sender: str) -> IntakeMessage:
         topics=dict(TOPICS),
         cooperation=dict(EXISTING_COOPERATION),
         total_quantity=sum(line.quantity for line in submission.lines),
+        salesforce_url=submission.salesforce_url,
+        existing_contact=submission.salesforce_object == "Contact",
     )
     message = IntakeMessage(
         subject=email.subject,

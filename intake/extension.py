@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 from flask_mail import Mail
 
+from crm_sync.config import SalesforceConfig
+from crm_sync.config import load_config as load_salesforce_config
 from intake import settings
 from intake.db import Database, close_session
 from intake.routing import Routing, load_routing
@@ -19,6 +21,7 @@ class IntakeState:
 
     routing: Routing
     database: Database
+    salesforce: SalesforceConfig | None  # None: no credentials, CRM jobs wait
 
 
 def current_intake() -> IntakeState:
@@ -38,8 +41,9 @@ class Intake:
     e-mails are written as .eml files to INTAKE_MAIL_DIR).
     Changes to the app's config after this call are not seen.
 
-    It refuses to start without SECRET_KEY (outside debug and testing) and with a routing
-    file that does not check out; the error says which key or which line.
+    It refuses to start without SECRET_KEY (outside debug and testing), with half a set of
+    Salesforce credentials, and with a routing file that does not check out; the error says
+    which key or which line. The SALESFORCE_* keys are listed in intake.settings.
     """
 
     def __init__(self, app: Flask | None = None) -> None:
@@ -57,6 +61,7 @@ class Intake:
         state = IntakeState(
             routing=load_routing(app.config["INTAKE_ROUTING_FILE"]),
             database=Database.connect(settings.database_url(app)),
+            salesforce=load_salesforce_config(app.config),
         )
         app.extensions["intake"] = state
         if "mail" not in app.extensions:  # a host app may already have Flask-Mail set up

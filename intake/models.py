@@ -158,7 +158,10 @@ class Submission(Base):
     participants: Mapped[str] = mapped_column(Text, default="")
     message: Mapped[str] = mapped_column(Text, default="")
 
+    # The Salesforce record that follows the submission up: its Lead, or an existing Contact.
     salesforce_id: Mapped[str | None] = mapped_column(String(18), default=None)
+    salesforce_object: Mapped[str | None] = mapped_column(String(20), default=None)
+    salesforce_url: Mapped[str | None] = mapped_column(String(255), default=None)
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", order_by="OrderLine.id"

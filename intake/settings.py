@@ -44,6 +44,30 @@ SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "INTAKE_SMTP_TIMEOUT_SECONDS": (30.0, float),
 }
 
+# Salesforce (crm_sync). Which OAuth flow is used follows from which credentials are set;
+# with none, the Salesforce channel is off and its jobs wait (crm_sync.config explains).
+SALESFORCE_SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
+    "SALESFORCE_LOGIN_URL": ("https://login.salesforce.com", str),
+    "SALESFORCE_CLIENT_ID": (None, _optional_str),
+    "SALESFORCE_CLIENT_SECRET": (None, _optional_str),
+    "SALESFORCE_USERNAME": (None, _optional_str),
+    "SALESFORCE_PRIVATE_KEY_FILE": (None, _optional_str),
+    "SALESFORCE_PASSWORD": (None, _optional_str),
+    "SALESFORCE_SECURITY_TOKEN": ("", str),
+    "SALESFORCE_CA_BUNDLE": (None, _optional_str),  # None: the system's certificates
+    "SALESFORCE_API_VERSION": ("62.0", str),
+    "SALESFORCE_EXTERNAL_ID_FIELD": ("Intake_Submission_Id__c", str),
+    "SALESFORCE_LEAD_SOURCE": ("Web", str),
+    "SALESFORCE_CAMPAIGN_ID": (None, _optional_str),
+    # Extra Lead fields, "SalesforceField=source" pairs separated by commas, e.g.
+    # "Kommune__c=municipality_name,Kreds__c=kreds" (sources: crm_sync.mapping.SOURCES).
+    "SALESFORCE_EXTRA_LEAD_FIELDS": ("", str),
+    "SALESFORCE_TASK_DUE_WORKING_DAYS": (3, int),
+    "SALESFORCE_MATCH_CONTACTS": (True, _bool),  # an existing Contact gets the task, no lead
+    "SALESFORCE_TIMEOUT_SECONDS": (30.0, float),
+    "SALESFORCE_BATCH_SIZE": (200, int),  # CRM jobs sent together (sObject Collections: ≤ 200)
+}
+
 # Flask-Mail's own settings that BL Intake gives a default (the rest keep Flask-Mail's).
 MAIL_DEFAULTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "MAIL_SERVER": (None, _optional_str),  # None: write .eml files to INTAKE_MAIL_DIR
@@ -58,7 +82,7 @@ MAIL_DEFAULTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
 
 def apply_defaults(app: Flask) -> None:
     """Fill in every INTAKE_* key the app's config does not already hold."""
-    for key, (default, parse) in (SETTINGS | MAIL_DEFAULTS).items():
+    for key, (default, parse) in (SETTINGS | SALESFORCE_SETTINGS | MAIL_DEFAULTS).items():
         if key in app.config:
             continue
         raw = os.environ.get(key)

@@ -15,22 +15,31 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from intake.delivery import Channel, PermanentDeliveryError, TransientDeliveryError
+from intake.delivery import Channel, DeliveryError, PermanentDeliveryError
 from intake.extension import current_intake
 from intake.mail import MailChannel
-from intake.models import DeliveryJob, utcnow
+from intake.models import DeliveryJob, JobKind, utcnow
 from intake.outbox import RetryPolicy, claim, mark_done, mark_failed
 
 log = logging.getLogger(__name__)
 
 
-def default_channels() -> list[Channel]:
-    return [MailChannel()]
+def default_channels(app: Flask) -> list[Channel]:
+    """Salesforce first, so that the e-mails sent after it can link to the lead; without
+    Salesforce credentials its jobs wait (and /healthz shows them)."""
+    from crm_sync.channel import SalesforceChannel
+
+    salesforce = app.extensions["intake"].salesforce
+    if salesforce is None:
+        log.warning("Salesforce is not configured (no SALESFORCE_ credentials): CRM jobs wait")
+        return [MailChannel()]
+    return [SalesforceChannel(salesforce), MailChannel()]
 
 
 class Worker:
@@ -39,9 +48,8 @@ class Worker:
     ) -> None:
         config = app.config
         self.app = app
-        self.channels = {
-            c.kind: c for c in (channels if channels is not None else default_channels())
-        }
+        chosen = list(channels) if channels is not None else default_channels(app)
+        self.channels: dict[JobKind, Channel] = {channel.kind: channel for channel in chosen}
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.policy = RetryPolicy(
             base_seconds=float(config["INTAKE_RETRY_BASE_SECONDS"]),
@@ -76,45 +84,73 @@ class Worker:
         started = utcnow()
         with self.app.app_context():
             sessionmaker = current_intake().database.sessionmaker
-            while not self._stop.is_set() and (max_jobs is None or tried < max_jobs):
-                with sessionmaker() as session:
-                    jobs = claim(
-                        session,
-                        self.channels,
-                        worker_id=self.worker_id,
-                        lease_seconds=self.lease_seconds,
-                        due_by=started,
-                    )
-                    if not jobs:
-                        break
-                    self._deliver(session, jobs[0])
-                tried += 1
+            for kind, channel in self.channels.items():
+                batch_size = getattr(channel, "batch_size", 1)
+                while not self._stop.is_set() and (max_jobs is None or tried < max_jobs):
+                    with sessionmaker() as session:
+                        jobs = claim(
+                            session,
+                            [kind],
+                            worker_id=self.worker_id,
+                            lease_seconds=self.lease_seconds,
+                            limit=batch_size,
+                            due_by=started,
+                        )
+                        if not jobs:
+                            break
+                        if batch_size > 1:
+                            self._deliver_batch(session, channel, jobs)
+                        else:
+                            self._deliver(session, jobs[0])
+                    tried += len(jobs)
         return tried
 
-    def _deliver(self, session: Session, job: DeliveryJob) -> None:
-        what = (
-            f"{job.kind.value}/{job.target.value} for {job.submission.reference} "
-            f"(job {job.id}, try {job.attempts})"
-        )
+    def _deliver_batch(self, session: Session, channel: Any, jobs: list[DeliveryJob]) -> None:
+        """A channel that sends several jobs in one request reports each job's outcome."""
         try:
-            external_id = self.channels[job.kind].deliver(job, session)
-        except PermanentDeliveryError as error:
+            outcomes = channel.deliver_batch(jobs, session)
+        except Exception as error:  # a bug in a channel must not lose the jobs either
             session.rollback()
-            log.error("Gave up %s: %s", what, error)
-            mark_failed(session, job, self.worker_id, str(error), retry_at=None)
+            log.exception("Unexpected error delivering %d %s job(s)", len(jobs), channel.kind)
+            outcomes = {job.id: error for job in jobs}
+        for job in jobs:
+            self._record(session, job, outcomes[job.id])
+
+    def _deliver(self, session: Session, job: DeliveryJob) -> None:
+        try:
+            outcome: str | Exception | None = self.channels[job.kind].deliver(job, session)
         except Exception as error:  # a bug in a channel must not lose the job either
             session.rollback()
-            if not isinstance(error, TransientDeliveryError):
-                log.exception("Unexpected error in %s", what)
+            if not isinstance(error, DeliveryError):
+                log.exception("Unexpected error in %s", _describe(job))
+            outcome = error
+        self._record(session, job, outcome)
+
+    def _record(self, session: Session, job: DeliveryJob, outcome: str | Exception | None) -> None:
+        """Done with its external id; dead after a permanent error or the last try; else
+        back in the queue after a backoff."""
+        what = _describe(job)
+        if not isinstance(outcome, Exception):
+            if mark_done(session, job, self.worker_id, outcome):
+                log.info("Delivered %s (%s)", what, outcome)
+            else:
+                log.warning("Delivered %s, but its lease had passed to another worker", what)
+            return
+        message = str(outcome) or outcome.__class__.__name__
+        if isinstance(outcome, PermanentDeliveryError):
+            retry_at = None
+            log.error("Gave up %s: %s", what, message)
+        else:
             retry_at = self.policy.next_attempt(job.attempts, utcnow())
-            message = str(error) or error.__class__.__name__
             if retry_at is None:
                 log.error("Gave up %s after %d tries: %s", what, job.attempts, message)
             else:
                 log.warning("Will retry %s at %s: %s", what, retry_at.isoformat(), message)
-            mark_failed(session, job, self.worker_id, message, retry_at=retry_at)
-        else:
-            if mark_done(session, job, self.worker_id, external_id):
-                log.info("Delivered %s (%s)", what, external_id)
-            else:
-                log.warning("Delivered %s, but its lease had passed to another worker", what)
+        mark_failed(session, job, self.worker_id, message, retry_at=retry_at)
+
+
+def _describe(job: DeliveryJob) -> str:
+    return (
+        f"{job.kind.value}/{job.target.value} for {job.submission.reference} "
+        f"(job {job.id}, try {job.attempts})"
+    )

@@ -186,3 +186,41 @@ def send_mail_to(config: dict[str, Any], smtp: Any) -> dict[str, Any]:
         INTAKE_PUBLIC_URL="https://intake.bl.dk",
     )
     return config
+
+
+@pytest.fixture(scope="session")
+def _salesforce_emulator() -> Iterator[Any]:
+    from crm_sync.emulator import SalesforceEmulator
+
+    emulator = SalesforceEmulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def salesforce(_salesforce_emulator: Any) -> Any:
+    """The project's Salesforce emulator over real HTTPS on loopback, emptied for each test."""
+    _salesforce_emulator.reset()
+    return _salesforce_emulator
+
+
+def use_salesforce(config: dict[str, Any], emulator: Any) -> dict[str, Any]:
+    """Point the app's Salesforce settings at the emulator (client-credentials flow)."""
+    config.update(
+        SALESFORCE_LOGIN_URL=emulator.url,
+        SALESFORCE_CLIENT_ID=emulator.client_id,
+        SALESFORCE_CLIENT_SECRET=emulator.client_secret,
+        SALESFORCE_CA_BUNDLE=str(emulator.ca_pem_path),
+        SALESFORCE_TIMEOUT_SECONDS=5,
+    )
+    return config
+
+
+@pytest.fixture
+def build_app(config: dict[str, Any], track_app: Any) -> Any:
+    """Build an app from this test's settings plus overrides (settings are read at start)."""
+
+    def build(**overrides: Any) -> Flask:
+        return track_app(create_app({**config, **overrides}))
+
+    return build

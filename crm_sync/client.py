@@ -1,0 +1,146 @@
+"""The Salesforce REST client: simple-salesforce over a session we control.
+
+What we add to simple-salesforce (../shared/notes/salesforce.md §1, §3):
+- a timeout on every request (simple-salesforce sets none, so a hung Salesforce would stall
+  the worker for ever);
+- SALESFORCE_CA_BUNDLE that the environment cannot override (requests lets
+  REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE replace a session's `verify`, and these machines set them);
+- our own re-login on an expired session, once: simple-salesforce only refreshes sessions it
+  logged in itself, loses custom headers on the retried request, and can loop;
+- one translation of its exceptions into CrmUnavailable / CrmRejected (errors.py);
+- a count of API requests, and the daily usage from the Sforce-Limit-Info header.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import (
+    SalesforceError,
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+    SalesforceMoreThanOneRecord,
+)
+
+from crm_sync.auth import request_token
+from crm_sync.config import SalesforceConfig
+from crm_sync.errors import CrmError, CrmRejected, CrmUnavailable, error_for
+
+
+class PinnedSession(requests.Session):
+    """A requests session with a default timeout and a CA bundle the environment can't replace."""
+
+    def __init__(self, ca_bundle: str | None, timeout: float) -> None:
+        super().__init__()
+        if ca_bundle:
+            self.verify = ca_bundle
+        self.timeout = timeout
+        self.api_requests = 0
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if verify is None and self.verify is not True:
+            settings["verify"] = self.verify
+        return settings
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        if "/services/data/" in str(url):
+            self.api_requests += 1
+        return super().request(method, url, *args, **kwargs)
+
+
+def translate(error: Exception) -> CrmError:
+    """simple-salesforce's and requests' exceptions as CrmUnavailable or CrmRejected."""
+    if isinstance(error, requests.RequestException):
+        return CrmUnavailable(f"Salesforce kunne ikke nås: {type(error).__name__}: {error}")
+    if isinstance(error, SalesforceMoreThanOneRecord):
+        return CrmRejected("Eksternt id findes på flere poster i Salesforce (HTTP 300)")
+    if isinstance(error, SalesforceError):
+        content = error.content
+        first = content[0] if isinstance(content, list) and content else {}
+        code = first.get("errorCode", "") if isinstance(first, dict) else ""
+        message = first.get("message", str(content)) if isinstance(first, dict) else str(content)
+        if isinstance(error, SalesforceGeneralError) and error.status >= 500:
+            return CrmUnavailable(f"Salesforce svarede {error.status}: {code} {message}".strip())
+        return error_for(code or f"HTTP {error.status}", message)
+    return CrmUnavailable(f"{type(error).__name__}: {error}")
+
+
+class SalesforceClient:
+    """One logged-in connection to Salesforce, made on first use and renewed when it expires."""
+
+    def __init__(self, config: SalesforceConfig) -> None:
+        self.config = config
+        self.session = PinnedSession(config.ca_bundle, config.timeout_seconds)
+        self._sf: Salesforce | None = None
+        self.instance_url = ""
+
+    @property
+    def api_requests(self) -> int:
+        """API requests sent so far (logins not counted: they are not API calls)."""
+        return self.session.api_requests
+
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        """(used, limit) of the org's daily API requests, from the last response."""
+        usage = self._sf.api_usage.get("api-usage") if self._sf else None
+        return (usage.used, usage.total) if usage else None
+
+    def _connection(self) -> Salesforce:
+        if self._sf is None:
+            token = request_token(self.config, self.session)
+            self.instance_url = token.instance_url
+            self._sf = Salesforce(
+                instance_url=token.instance_url,
+                session_id=token.access_token,
+                session=self.session,
+                version=self.config.api_version,
+            )
+        return self._sf
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """One REST call, `path` relative to /services/data/vXX.X/; the parsed JSON or None."""
+        for attempt in (1, 2):
+            try:
+                sf = self._connection()
+                return sf.restful(
+                    path, params=params, method=method, json=json, headers=dict(headers or {})
+                )
+            except SalesforceExpiredSession:
+                self._sf = None  # log in again, once
+                if attempt == 2:
+                    raise CrmUnavailable(
+                        "Salesforce afviste sessionen igen lige efter et nyt login"
+                    ) from None
+            except CrmError:
+                raise
+            except (SalesforceError, requests.RequestException) as error:
+                raise translate(error) from error
+        raise AssertionError("unreachable")
+
+    def query(self, soql: str) -> list[dict[str, Any]]:
+        """The records of a SOQL query (following nextRecordsUrl pages)."""
+        result = self.call("GET", "query/", params={"q": soql})
+        records = list(result.get("records", []))
+        while not result.get("done", True) and result.get("nextRecordsUrl"):
+            next_path = result["nextRecordsUrl"].split(f"/v{self.config.api_version}/", 1)[-1]
+            result = self.call("GET", next_path)
+            records += result.get("records", [])
+        return records
+
+    def record_url(self, sobject: str, record_id: str) -> str:
+        return f"{self.instance_url}/lightning/r/{sobject}/{record_id}/view"

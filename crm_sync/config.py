@@ -1,0 +1,116 @@
+"""The Salesforce settings, read once from the app's config, and which login flow they mean."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Flow(enum.StrEnum):
+    CLIENT_CREDENTIALS = "client_credentials"
+    JWT_BEARER = "jwt_bearer"
+    PASSWORD = "password"  # noqa: S105 - the name of the OAuth grant, not a secret
+
+
+@dataclass(frozen=True)
+class SalesforceConfig:
+    login_url: str
+    client_id: str
+    flow: Flow
+    client_secret: str | None = None
+    username: str | None = None
+    private_key_file: str | None = None
+    password: str | None = None
+    security_token: str = ""
+    ca_bundle: str | None = None
+    api_version: str = "62.0"
+    external_id_field: str = "Intake_Submission_Id__c"
+    lead_source: str = "Web"
+    campaign_id: str | None = None
+    extra_lead_fields: Mapping[str, str] = field(default_factory=dict)
+    task_due_working_days: int = 3
+    match_contacts: bool = True
+    timeout_seconds: float = 30.0
+    batch_size: int = 200
+
+
+def _flow(config: Mapping[str, Any]) -> Flow | None:
+    """Which OAuth flow the credentials ask for; None when none are set.
+
+    client id + private key + username        → JWT bearer (production)
+    client id + secret + username + password  → username-password (old orgs)
+    client id + secret                        → client credentials (production)
+    """
+    has = {
+        key: bool(config.get(f"SALESFORCE_{key}"))
+        for key in ("CLIENT_ID", "CLIENT_SECRET", "USERNAME", "PRIVATE_KEY_FILE", "PASSWORD")
+    }
+    if not any(has.values()):
+        return None
+    missing: list[str] = []
+    if not has["CLIENT_ID"]:
+        missing.append("SALESFORCE_CLIENT_ID")
+    if has["PRIVATE_KEY_FILE"]:
+        if not has["USERNAME"]:
+            missing.append("SALESFORCE_USERNAME")
+        flow = Flow.JWT_BEARER
+    elif has["PASSWORD"] or has["USERNAME"]:
+        missing += [
+            f"SALESFORCE_{k}" for k in ("CLIENT_SECRET", "USERNAME", "PASSWORD") if not has[k]
+        ]
+        flow = Flow.PASSWORD
+    else:
+        if not has["CLIENT_SECRET"]:
+            missing.append("SALESFORCE_CLIENT_SECRET")
+        flow = Flow.CLIENT_CREDENTIALS
+    if missing:
+        raise RuntimeError(
+            f"Salesforce is half configured for the {flow.value} flow: set {', '.join(missing)} "
+            "(or unset every SALESFORCE_ credential to run without Salesforce)."
+        )
+    return flow
+
+
+def parse_extra_fields(raw: str | Mapping[str, str]) -> dict[str, str]:
+    """ "Kommune__c=municipality_name,Kreds__c=kreds" (or a dict) → {"Kommune__c": ...}."""
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    pairs = [item.strip() for item in raw.split(",") if item.strip()]
+    fields: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, source = pair.partition("=")
+        if not sep or not name.strip() or not source.strip():
+            raise RuntimeError(
+                f"SALESFORCE_EXTRA_LEAD_FIELDS: {pair!r} is not 'SalesforceField=source'"
+            )
+        fields[name.strip()] = source.strip()
+    return fields
+
+
+def load_config(config: Mapping[str, Any]) -> SalesforceConfig | None:
+    """The Salesforce settings, or None when no credentials are set (Salesforce off)."""
+    flow = _flow(config)
+    if flow is None:
+        return None
+    return SalesforceConfig(
+        login_url=config["SALESFORCE_LOGIN_URL"].rstrip("/"),
+        client_id=config["SALESFORCE_CLIENT_ID"],
+        flow=flow,
+        client_secret=config.get("SALESFORCE_CLIENT_SECRET"),
+        username=config.get("SALESFORCE_USERNAME"),
+        private_key_file=config.get("SALESFORCE_PRIVATE_KEY_FILE"),
+        password=config.get("SALESFORCE_PASSWORD"),
+        security_token=config.get("SALESFORCE_SECURITY_TOKEN") or "",
+        ca_bundle=config.get("SALESFORCE_CA_BUNDLE"),
+        api_version=str(config["SALESFORCE_API_VERSION"]),
+        external_id_field=config["SALESFORCE_EXTERNAL_ID_FIELD"],
+        lead_source=config["SALESFORCE_LEAD_SOURCE"],
+        campaign_id=config.get("SALESFORCE_CAMPAIGN_ID"),
+        extra_lead_fields=parse_extra_fields(config.get("SALESFORCE_EXTRA_LEAD_FIELDS") or ""),
+        task_due_working_days=int(config["SALESFORCE_TASK_DUE_WORKING_DAYS"]),
+        match_contacts=bool(config["SALESFORCE_MATCH_CONTACTS"]),
+        timeout_seconds=float(config["SALESFORCE_TIMEOUT_SECONDS"]),
+        batch_size=max(1, min(200, int(config["SALESFORCE_BATCH_SIZE"]))),
+    )
