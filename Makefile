@@ -23,13 +23,9 @@ instance/secret_key:
 	mkdir -p instance
 	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
 
-# The web server and the delivery worker side by side; Ctrl-C stops both.
+# The web server, the delivery worker and the local Salesforce emulator; Ctrl-C stops them all.
 run: $(INSTALLED) instance/secret_key
-	export SECRET_KEY="$${SECRET_KEY:-$$(cat instance/secret_key)}" && \
-	$(BIN)/flask --app wsgi intake db upgrade && \
-	{ $(BIN)/flask --app wsgi intake worker & worker=$$!; \
-	  trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
-	  $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT); }
+	HOST=$(HOST) PORT=$(PORT) tools/run-embedded
 
 chromium:
 	@command -v chromium >/dev/null || { \
