@@ -22,6 +22,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    config = _config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def revision(engine: Engine, message: str) -> None:
     """Write a new migration from the difference between the models and the database."""
     config = _config(engine)

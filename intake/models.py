@@ -195,7 +195,8 @@ class DeliveryJob(Base):
     __tablename__ = "intake_delivery_jobs"
     __table_args__ = (
         UniqueConstraint("submission_id", "kind", "target"),
-        Index("ix_intake_delivery_jobs_due", "status", "next_attempt_at"),
+        # The worker's claim: due jobs of one kind, oldest first.
+        Index("ix_intake_delivery_jobs_due", "kind", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
