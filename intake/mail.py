@@ -6,6 +6,7 @@ import logging
 import os
 import smtplib
 import socket
+import ssl
 from email.utils import parseaddr
 from pathlib import Path
 from types import TracebackType
@@ -26,21 +27,26 @@ _HOSTNAME = socket.gethostname() or "localhost"
 
 class _TimedConnection(flask_mail.Connection):
     """Flask-Mail's connection with a socket timeout, so a hung server cannot stall the
-    worker (Flask-Mail 0.10 opens smtplib.SMTP without one)."""
+    worker (Flask-Mail 0.10 opens smtplib.SMTP without one), and TLS that verifies the
+    server's certificate (against INTAKE_SMTP_CA_BUNDLE, or the system's)."""
 
-    def __init__(self, mail: flask_mail._Mail, timeout: float) -> None:
+    def __init__(self, mail: flask_mail._Mail, timeout: float, ca_bundle: str | None) -> None:
         super().__init__(mail)
         self.timeout = timeout
+        # smtplib's own TLS default does not check the server's certificate; we do.
+        self.tls = ssl.create_default_context(cafile=ca_bundle)
 
     def configure_host(self) -> smtplib.SMTP:
-        smtp_class = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
         # local_hostname: smtplib would otherwise ask DNS for our FQDN on every connection.
-        host = smtp_class(
-            self.mail.server, self.mail.port, local_hostname=_HOSTNAME, timeout=self.timeout
+        options = {"local_hostname": _HOSTNAME, "timeout": self.timeout}
+        host = (
+            smtplib.SMTP_SSL(self.mail.server, self.mail.port, context=self.tls, **options)
+            if self.mail.use_ssl
+            else smtplib.SMTP(self.mail.server, self.mail.port, **options)
         )
         try:
             if self.mail.use_tls:
-                host.starttls()
+                host.starttls(context=self.tls)
             if self.mail.username and self.mail.password:
                 host.login(self.mail.username, self.mail.password)
         except BaseException:
@@ -103,16 +109,21 @@ class MailChannel:
         config = current_app.config
         message = compose(job, current_intake().routing, config["MAIL_DEFAULT_SENDER"])
         if config["MAIL_SERVER"]:
-            self._send(message, timeout=float(config["INTAKE_SMTP_TIMEOUT_SECONDS"]))
+            self._send(
+                message,
+                timeout=float(config["INTAKE_SMTP_TIMEOUT_SECONDS"]),
+                ca_bundle=config["INTAKE_SMTP_CA_BUNDLE"],
+            )
         else:
             path = self._write(message, Path(settings.mail_dir(current_app)), job)
             log.info("E-mail %s (%s) written to %s", job.submission.reference, job.target, path)
         return message.msgId
 
     @staticmethod
-    def _send(message: flask_mail.Message, timeout: float) -> None:
+    def _send(message: flask_mail.Message, timeout: float, ca_bundle: str | None) -> None:
+        mail = current_app.extensions["mail"]
         try:
-            with _TimedConnection(current_app.extensions["mail"], timeout) as connection:
+            with _TimedConnection(mail, timeout, ca_bundle) as connection:
                 connection.send(message)
         except (smtplib.SMTPException, OSError, flask_mail.BadHeaderError) as error:
             raise classify_smtp_error(error) from error

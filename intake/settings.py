@@ -42,6 +42,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "INTAKE_JOB_LEASE_SECONDS": (300.0, float),  # a claimed job is retaken after this
     "INTAKE_WORKER_POLL_SECONDS": (2.0, float),
     "INTAKE_SMTP_TIMEOUT_SECONDS": (30.0, float),
+    "INTAKE_SMTP_CA_BUNDLE": (None, _optional_str),  # CA for MAIL_USE_TLS/SSL; None: system's
 }
 
 # Salesforce (crm_sync). Which OAuth flow is used follows from which credentials are set;

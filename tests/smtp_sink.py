@@ -73,10 +73,13 @@ class _Handler:
 
 
 class SmtpSink:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, **smtp_options: Any) -> None:
+        """`smtp_options` go to aiosmtpd's SMTP, e.g. tls_context, require_starttls,
+        auth_required, authenticator."""
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.handler = _Handler()
+        self.smtp_options = smtp_options
         self._controller: Controller | None = None
 
     @property
@@ -84,7 +87,9 @@ class SmtpSink:
         return self.handler.messages
 
     def start(self) -> SmtpSink:
-        self._controller = Controller(self.handler, hostname=self.host, port=self.port)
+        self._controller = Controller(
+            self.handler, hostname=self.host, port=self.port, **self.smtp_options
+        )
         self._controller.start()
         return self
 
