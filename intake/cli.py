@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 
 import click
 from flask import current_app
@@ -11,10 +12,10 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from intake import migrate
+from intake import audit, migrate, staff
 from intake.cli_routing import routing_cli
 from intake.extension import current_intake
-from intake.models import DeliveryJob, JobStatus
+from intake.models import DeliveryJob, JobStatus, StaffRole
 from intake.outbox import requeue
 
 intake_cli = AppGroup("intake", help="BL Intake: database, routing and delivery.")
@@ -129,3 +130,31 @@ def crm_check() -> None:
     click.echo(report.text())
     if not report.ok:
         raise SystemExit(1)
+
+
+users_cli = AppGroup("users", help="Back-office staff.")
+intake_cli.add_command(users_cli)
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in StaffRole]),
+    required=True,
+    help="office: orders, catalogue, overview; admin: everything.",
+)
+def users_create(email: str, role: str) -> None:
+    """Create a staff user; the password is asked for (read from stdin when not a terminal)."""
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    with current_intake().database.sessionmaker() as session:
+        try:
+            user = staff.create(session, email, password, StaffRole(role))
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        audit.record(session, "cli", "user_created", detail=f"{user.email} ({role})")
+        session.commit()
+    click.echo(f"Created {user.email} with the role {role}.")

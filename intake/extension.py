@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_mail import Mail
 
 from crm_sync.config import SalesforceConfig
@@ -22,6 +24,7 @@ class IntakeState:
     routing: Routing
     database: Database
     salesforce: SalesforceConfig | None  # None: no credentials, CRM jobs wait
+    limiter: Limiter  # throttles sign-in attempts (intake.backoffice)
 
 
 def current_intake() -> IntakeState:
@@ -62,6 +65,12 @@ class Intake:
             routing=load_routing(app.config["INTAKE_ROUTING_FILE"]),
             database=Database.connect(settings.database_url(app)),
             salesforce=load_salesforce_config(app.config),
+            limiter=Limiter(
+                get_remote_address,
+                app=app,
+                storage_uri=app.config["INTAKE_RATELIMIT_STORAGE_URI"],
+                default_limits=[],
+            ),
         )
         app.extensions["intake"] = state
         if "mail" not in app.extensions:  # a host app may already have Flask-Mail set up
@@ -70,8 +79,10 @@ class Intake:
         app.add_template_filter(danish_time, "intake_time")
 
         from intake import cli, ops, public  # the views need the package to be importable first
+        from intake.backoffice import init_backoffice
 
         prefix = app.config["INTAKE_URL_PREFIX"]
         app.register_blueprint(public.bp, url_prefix=prefix)
         app.register_blueprint(ops.bp, url_prefix=prefix)
+        init_backoffice(app)
         app.cli.add_command(cli.intake_cli)

@@ -16,6 +16,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask("intake", static_folder=None)
     if test_config is not None:
         app.config.update(test_config)
+    given = test_config or {}
+    # Session cookies (CSRF and staff sign-in): HttpOnly (Flask's default), SameSite=Lax, and
+    # Secure except when debugging or testing over plain http.
+    app.config["SESSION_COOKIE_SAMESITE"] = given.get("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_SECURE"] = given.get(
+        "SESSION_COOKIE_SECURE", not (app.debug or app.testing)
+    )
     intake.init_app(app)
 
     @app.get("/")

@@ -90,6 +90,7 @@ class JobTarget(enum.StrEnum):
     CONSULTANT = "consultant"
     REQUESTER = "requester"
     LEAD = "lead"
+    SHIPPED = "shipped"  # "your pamphlets are on their way", to the orderer
 
 
 class JobStatus(enum.StrEnum):
@@ -151,6 +152,10 @@ class Submission(Base):
     attention: Mapped[str] = mapped_column(String(255), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     order_status: Mapped[OrderStatus | None] = mapped_column(_enum(OrderStatus), default=None)
+    packed_at: Mapped[datetime | None] = mapped_column(default=None)
+    shipped_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+    status_note: Mapped[str] = mapped_column(Text, default="")  # parcel number, or the reason
 
     # Start-up help
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -214,6 +219,42 @@ class DeliveryJob(Base):
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
 
     submission: Mapped[Submission] = relationship(back_populates="jobs")
+
+
+class StaffRole(enum.StrEnum):
+    OFFICE = "office"  # the pamphlet office: orders, catalogue, overview
+    ADMIN = "admin"  # everything, deliveries too
+
+
+class StaffUser(Base):
+    """Someone who signs in under /admin/. Passwords are stored as Werkzeug scrypt hashes."""
+
+    __tablename__ = "intake_staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """A staff action (or a command run by BL's IT): who, when, what."""
+
+    __tablename__ = "intake_audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(254))  # a staff e-mail, or "cli"
+    action: Mapped[str] = mapped_column(String(64))
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intake_submissions.id"), default=None, index=True
+    )
+    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 class ReferenceCounter(Base):

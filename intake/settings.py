@@ -43,6 +43,12 @@ SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "INTAKE_WORKER_POLL_SECONDS": (2.0, float),
     "INTAKE_SMTP_TIMEOUT_SECONDS": (30.0, float),
     "INTAKE_SMTP_CA_BUNDLE": (None, _optional_str),  # CA for MAIL_USE_TLS/SSL; None: system's
+    # The back office (intake.backoffice)
+    "INTAKE_RATELIMIT_STORAGE_URI": ("memory://", str),  # e.g. redis://127.0.0.1:6379 in production
+    "INTAKE_LOGIN_RATE_LIMIT": ("10 per minute", str),  # sign-in posts per address
+    "INTAKE_LOGIN_MAX_FAILURES": (5, int),  # wrong passwords in a row before a lockout
+    "INTAKE_LOGIN_LOCK_MINUTES": (15.0, float),
+    "INTAKE_ADMIN_PAGE_SIZE": (50, int),
 }
 
 # Salesforce (crm_sync). Which OAuth flow is used follows from which credentials are set;

@@ -224,3 +224,46 @@ def build_app(config: dict[str, Any], track_app: Any) -> Any:
         return track_app(create_app({**config, **overrides}))
 
     return build
+
+
+STAFF_PASSWORD = "et-langt-kodeord-med-æøå"
+OFFICE_EMAIL = "bwj@bl.dk"
+ADMIN_EMAIL = "it@bl.dk"
+
+
+@pytest.fixture
+def staff_users(app: Flask) -> dict[str, str]:
+    """An office user (the pamphlet office) and an admin, both with STAFF_PASSWORD."""
+    from intake import staff
+    from intake.models import StaffRole
+
+    with app.extensions["intake"].database.sessionmaker() as session:
+        staff.create(session, OFFICE_EMAIL, STAFF_PASSWORD, StaffRole.OFFICE)
+        staff.create(session, ADMIN_EMAIL, STAFF_PASSWORD, StaffRole.ADMIN)
+        session.commit()
+    return {"office": OFFICE_EMAIL, "admin": ADMIN_EMAIL}
+
+
+def sign_in(client: Any, email: str, password: str = STAFF_PASSWORD, **query: str) -> Any:
+    """Sign in through the real form (with its CSRF token); returns the POST's response."""
+    from tests.helpers import hidden_fields
+
+    page = client.get("/admin/login")
+    token = hidden_fields(page.get_data(as_text=True))["csrf_token"]
+    path = "/admin/login" + (f"?next={query['next']}" if "next" in query else "")
+    return client.post(path, data={"csrf_token": token, "email": email, "password": password})
+
+
+@pytest.fixture
+def office(client: Any, staff_users: dict[str, str]) -> Any:
+    """The test client, signed in as the pamphlet office."""
+    assert sign_in(client, staff_users["office"]).status_code == 302
+    return client
+
+
+@pytest.fixture
+def admin(app: Flask, staff_users: dict[str, str]) -> Any:
+    """A second test client, signed in as an admin."""
+    client = app.test_client()
+    assert sign_in(client, staff_users["admin"]).status_code == 302
+    return client

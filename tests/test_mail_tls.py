@@ -77,4 +77,3 @@ def test_a_server_certificate_we_do_not_trust_is_refused(build_app, db, tls_smtp
     assert {job.status for job in jobs} == {JobStatus.PENDING}
     assert all("CERTIFICATE_VERIFY_FAILED" in job.last_error for job in jobs)
     assert tls_smtp.messages == []
-

@@ -1,0 +1,123 @@
+"""Back-office sign-in: passwords, lockout, rate limit, roles, and the users command."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from intake.models import AuditEvent, StaffUser
+from tests.conftest import ADMIN_EMAIL, OFFICE_EMAIL, STAFF_PASSWORD, sign_in
+
+
+def test_signing_in_and_out(client, staff_users, db):
+    assert client.get("/admin/").status_code == 302
+    response = sign_in(client, OFFICE_EMAIL.upper())  # e-mail case does not matter
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/"
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "bwj@bl.dk (office)" in page
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    assert client.post("/admin/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/admin/").status_code == 302
+    actions = db.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["sign_in_ok", "sign_out"]
+
+
+def test_the_password_is_stored_hashed(staff_users, db):
+    user = db.scalars(select(StaffUser).where(StaffUser.email == OFFICE_EMAIL)).one()
+    assert user.password_hash.startswith("scrypt:")
+    assert STAFF_PASSWORD not in user.password_hash
+
+
+@pytest.mark.parametrize("email", [OFFICE_EMAIL, "nobody@bl.dk"])
+def test_a_wrong_password_or_unknown_user_get_the_same_answer(client, staff_users, email):
+    response = sign_in(client, email, "forkert-kodeord")
+    assert response.status_code == 200
+    assert "Forkert e-mail eller adgangskode." in response.get_data(as_text=True)
+    assert client.get("/admin/").status_code == 302
+
+
+def test_repeated_failures_lock_the_account(client, staff_users, db):
+    for _ in range(5):
+        sign_in(client, OFFICE_EMAIL, "forkert-kodeord")
+    refused = sign_in(client, OFFICE_EMAIL)  # even the right password, for now
+    assert "Kontoen er spærret" in refused.get_data(as_text=True)
+    assert client.get("/admin/").status_code == 302
+    assert db.scalars(select(StaffUser.locked_until).where(StaffUser.email == OFFICE_EMAIL)).one()
+    assert "sign_in_locked" in db.scalars(select(AuditEvent.action)).all()
+
+
+def test_sign_in_posts_are_rate_limited_per_address(build_app, staff_users):
+    app = build_app(INTAKE_LOGIN_RATE_LIMIT="3 per minute")
+    client = app.test_client()
+    answers = [sign_in(client, "nobody@bl.dk", "x" * 12).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    assert "For mange forsøg" in sign_in(client, "nobody@bl.dk").get_data(as_text=True)
+
+
+def test_a_post_without_csrf_is_refused(client, staff_users):
+    response = client.post("/admin/login", data={"email": OFFICE_EMAIL, "password": STAFF_PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/admin/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/admin/", "/admin/"),
+        ("https://evil.example/", "/admin/"),
+        ("//evil.example/", "/admin/"),
+        ("/\\evil.example", "/admin/"),
+    ],
+)
+def test_next_only_goes_to_our_own_paths(client, staff_users, target, expected):
+    response = sign_in(client, OFFICE_EMAIL, next=target)
+    assert response.headers["Location"] == expected
+
+
+def test_users_create_reads_the_password_from_stdin(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["intake", "users", "create", "Lise@BL.dk", "--role", "admin"],
+        input="et-godt-langt-kodeord\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created lise@bl.dk with the role admin." in result.output
+    assert "et-godt-langt-kodeord" not in result.output
+    client = app.test_client()
+    assert sign_in(client, "lise@bl.dk", "et-godt-langt-kodeord").status_code == 302
+
+    again = runner.invoke(
+        args=["intake", "users", "create", "lise@bl.dk", "--role", "office"],
+        input="et-andet-langt-kodeord\n",
+    )
+    assert again.exit_code == 1 and "already has an account" in again.output
+    short = runner.invoke(
+        args=["intake", "users", "create", "kort@bl.dk", "--role", "office"], input="kort\n"
+    )
+    assert short.exit_code == 1 and "at least 12 characters" in short.output
+
+
+def test_admin_signs_in_too(admin):
+    assert "it@bl.dk (admin)" in admin.get("/admin/").get_data(as_text=True)
+
+
+def test_an_unknown_role_is_refused_by_the_command(app):
+    result = app.test_cli_runner().invoke(
+        args=["intake", "users", "create", ADMIN_EMAIL, "--role", "boss"], input="x" * 12 + "\n"
+    )
+    assert result.exit_code == 2
+
+
+def test_the_session_cookie_is_httponly_and_samesite(client, staff_users):
+    response = sign_in(client, OFFICE_EMAIL)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_the_session_cookie_is_secure_outside_debug_and_testing(config, track_app):
+    from intake import create_app
+
+    production = track_app(create_app({**config, "TESTING": False}))
+    assert production.config["SESSION_COOKIE_SECURE"] is True
+    assert production.config["SESSION_COOKIE_HTTPONLY"] is True
