@@ -84,4 +84,4 @@ def init_backoffice(app: Flask) -> None:
 
 
 # The pages register themselves on `bp` (they import it from here).
-from intake.backoffice import auth  # noqa: E402, F401
+from intake.backoffice import auth, catalogue, deliveries, orders, overview  # noqa: E402, F401
