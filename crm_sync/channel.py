@@ -86,9 +86,15 @@ class SalesforceChannel:
     ) -> dict[int, str | DeliveryError]:
         """Deliver the jobs together; each job's Salesforce id, or its own error."""
         routing = current_intake().routing
-        items = [
-            _Item(job, job.submission, consultant_for(job.submission, routing)) for job in jobs
-        ]
+        outcomes: dict[int, str | DeliveryError] = {}
+        items: list[_Item] = []
+        for job in jobs:
+            try:
+                items.append(_Item(job, job.submission, consultant_for(job.submission, routing)))
+            except DeliveryError as error:  # no consultant for it: this job only
+                outcomes[job.id] = error
+        if not items:
+            return outcomes
         try:
             if self.config.match_contacts:
                 self._find_contacts(items)
@@ -100,7 +106,8 @@ class SalesforceChannel:
             for item in items:
                 item.fail(error)
         self._remember_records(items, session)
-        return {item.job.id: item.error or item.who_id or "" for item in items}
+        outcomes.update({item.job.id: item.error or item.who_id or "" for item in items})
+        return outcomes
 
     # -- look-ups ------------------------------------------------------------------------
 
