@@ -139,7 +139,9 @@ FORM_DATA: dict[str, dict[str, str | list[str]]] = {
 }
 STARTED = re.compile(r"\bWorker \S+ started\b")
 SENT = re.compile(r"Salesforce: (\d+) job\(s\) sent; (\d+) API request\(s\) so far")
-WORKER_TROUBLE = ("WARNING", "ERROR", "Traceback")
+WORKER_TROUBLE = ("WARNING", "ERROR", "CRITICAL", "Traceback")
+WORKER_ERRORS = ("ERROR", "CRITICAL", "Traceback")  # the bench stops waiting at once
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b")  # a traceback's last line
 API_PATH = re.compile(r"^/services/data/v[\d.]+/")
 
 
@@ -265,6 +267,7 @@ class WorkerProcess:
         self.started = threading.Event()
         self.started_at = math.nan  # time.perf_counter() when the "started" line was read
         self.trouble: list[str] = []  # warnings, errors and tracebacks it logged
+        self.errors: list[str] = []  # its errors and tracebacks' exception lines
         self.batches: list[int] = []  # jobs per Salesforce batch it sent
         self.api_requests = 0  # its own count of API requests (the last such line)
         command = [sys.executable, "-m", "flask", "--app", "wsgi", "intake", "worker"]
@@ -297,12 +300,23 @@ class WorkerProcess:
                 if sent:
                     self.batches.append(int(sent.group(1)))
                     self.api_requests = int(sent.group(2))
-                if any(word in line for word in WORKER_TROUBLE):
+                if any(word in line for word in WORKER_TROUBLE) or EXCEPTION_LINE.match(line):
                     self.trouble.append(line.rstrip())
+                if any(word in line for word in WORKER_ERRORS) or EXCEPTION_LINE.match(line):
+                    self.errors.append(line.rstrip())
                 out.write(line)
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def broken(self) -> str | None:
+        """Why waiting for this worker is pointless (it exited, or logged an error), or None."""
+        if not self.alive():
+            return f"the worker exited with status {self.process.returncode}"
+        if self.errors:
+            cause = next((e for e in self.errors if EXCEPTION_LINE.match(e)), self.errors[0])
+            return f"the worker logged an error: {cause}"
+        return None
 
     def wait_started(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -483,8 +497,14 @@ def describe(response: requests.Response) -> str:
     return f"HTTP {response.status_code}{where}: {words[:300]}"
 
 
-def fetch_form(session: requests.Session, url: str) -> dict[str, str]:
-    """A freshly shown form's csrf_token and form_token (the session keeps its cookie)."""
+@dataclass(frozen=True)
+class FreshForm:
+    tokens: dict[str, str]  # csrf_token and form_token
+    cookie: str  # the Cookie header of the session the form was shown in
+
+
+def fetch_form(session: requests.Session, url: str) -> FreshForm:
+    """A freshly shown form's csrf_token, form_token and session cookie."""
     response = session.get(url, timeout=TIMEOUT)
     if response.status_code != 200:
         raise BenchError(f"GET {url}: {describe(response)}")
@@ -493,15 +513,26 @@ def fetch_form(session: requests.Session, url: str) -> dict[str, str]:
     tokens = {k: parser.values.get(k, "") for k in ("csrf_token", "form_token")}
     if not all(tokens.values()):
         raise BenchError(f"GET {url}: a form without csrf_token or form_token")
-    return tokens
+    # The app marks its session cookie Secure, and requests' cookie jar does not send a Secure
+    # cookie back over plain http://127.0.0.1 (a browser, for which loopback is a secure
+    # context, does): like bench/intake.py, the POST carries it in its own Cookie header.
+    cookie = "; ".join(f"{c.name}={c.value}" for c in response.cookies or session.cookies)
+    if not cookie:
+        raise BenchError(f"GET {url}: a form without a session cookie")
+    return FreshForm(tokens, cookie)
 
 
 def post_submission(
-    session: requests.Session, url: str, kind: str, email: str, tokens: dict[str, str]
+    session: requests.Session, url: str, kind: str, email: str, form: FreshForm
 ) -> None:
     """POST a valid form of this kind from this address; it must be answered 303."""
-    data = {**tokens, **FORM_DATA[kind], "email": email}
-    response = session.post(url, data=data, allow_redirects=False, timeout=TIMEOUT)
+    response = session.post(
+        url,
+        data={**form.tokens, **FORM_DATA[kind], "email": email},
+        headers={"Cookie": form.cookie},  # an explicit Cookie header beats the jar
+        allow_redirects=False,
+        timeout=TIMEOUT,
+    )
     if response.status_code != 303:
         raise BenchError(f"POST {url}: {describe(response)}")
 
@@ -734,22 +765,23 @@ def documented_burst_max(n: int, helps: int, match_contacts: bool) -> int:
 # --- The scenarios ------------------------------------------------------------------------
 
 
-def drain_and_stop(worker: WorkerProcess, outbox: Outbox) -> float:
-    """Wait until no job is pending or running (the e-mails), then stop the worker; returns
-    the seconds waited."""
+def drain(worker: WorkerProcess, outbox: Outbox) -> tuple[float, str | None]:
+    """Wait until no job is pending or running (the e-mails are left): the seconds waited,
+    and why it gave up, if it did."""
     started = time.perf_counter()
     seen, last_change = outbox.open_jobs(), time.monotonic()
-    while seen and worker.alive():
+    while seen:
+        problem = worker.broken()
+        if problem is not None:
+            return time.perf_counter() - started, f"draining the outbox: {problem}"
+        if time.monotonic() - last_change > STALL_TIMEOUT:
+            stalled = f"{seen} jobs still open after {STALL_TIMEOUT:g} s without progress"
+            return time.perf_counter() - started, stalled
         time.sleep(DB_POLL_SECONDS * 4)
         now_open = outbox.open_jobs()
         if now_open != seen:
             seen, last_change = now_open, time.monotonic()
-        elif time.monotonic() - last_change > STALL_TIMEOUT:
-            progress(f"{seen} jobs still open after {STALL_TIMEOUT:g} s without progress")
-            break
-    waited = time.perf_counter() - started
-    worker.stop()
-    return waited
+    return time.perf_counter() - started, None
 
 
 def run_single(
@@ -777,10 +809,10 @@ def run_single(
         for index in range(n):
             kind, email = kind_of(index), address(tag, index)
             url = gunicorn.url + PATHS[kind]
-            tokens = fetch_form(session, url)
+            form = fetch_form(session, url)
             before = emulator.api_request_count()
             sent = time.perf_counter()
-            post_submission(session, url, kind, email, tokens)
+            post_submission(session, url, kind, email, form)
             deadline = time.monotonic() + STALL_TIMEOUT
             while True:
                 state = outbox.sync_state(email)
@@ -791,16 +823,23 @@ def run_single(
                 if state is not None and (state[0] == "dead" or state[2]):
                     failures.append(f"{email}: {state[0]} after {state[1]} tries: {state[2]}")
                     break
-                if not worker.alive() or time.monotonic() > deadline:
-                    failures.append(f"{email}: Salesforce job not done (state {state})")
+                problem = worker.broken()
+                if problem is None and time.monotonic() > deadline:
+                    problem = f"not done after {STALL_TIMEOUT:g} s (state {state})"
+                if problem is not None:
+                    failures.append(f"{email}: {problem}")
                     break
                 time.sleep(DB_POLL_SECONDS)
-            if failures and not worker.alive():
+            if failures:  # something is broken: stop posting, report it
+                progress(f"single, {setting}: stopped after submission {index + 1}: {failures[0]}")
                 break
         seconds = time.perf_counter() - began
+        if not failures:
+            _, problem = drain(worker, outbox)
+            if problem is not None:
+                failures.append(problem)
     finally:
-        with suppress(Exception):
-            drain_and_stop(worker, outbox)
+        worker.stop()
         session.close()
     used = endpoints_since(emulator, 0)
     check = check_emulator(emulator, outbox.submissions(tag), n, emulator.external_id_field)
@@ -860,18 +899,26 @@ def run_burst(
                 break
             if done != seen:
                 seen, last_change = done, time.monotonic()
-            elif time.monotonic() - last_change > STALL_TIMEOUT or not worker.alive():
-                failures.append(f"only {done - target + n} of {n} Salesforce jobs done")
-                break
+            problem = worker.broken()
+            if problem is None and time.monotonic() - last_change > STALL_TIMEOUT:
+                problem = f"no progress for {STALL_TIMEOUT:g} s"
             failed = outbox.salesforce_failed()
-            if failed:
-                failures.append(f"{failed} Salesforce jobs failed (dead or waiting to retry)")
+            if problem is None and failed:
+                problem = f"{failed} Salesforce jobs failed (dead or waiting to retry)"
+            if problem is not None:
+                failures.append(f"{done - target + n} of {n} Salesforce jobs done: {problem}")
+                progress(f"burst: {failures[-1]}")
                 break
             time.sleep(DB_POLL_SECONDS)
         worker_cpu = worker.cpu_seconds() - worker_cpu_started
         bench_cpu = time.process_time() - bench_cpu_started
+        emails_seconds = math.nan
+        if not failures:
+            emails_seconds, problem = drain(worker, outbox)
+            if problem is not None:
+                failures.append(problem)
     finally:
-        emails_seconds = drain_and_stop(worker, outbox)
+        worker.stop()
     sync_seconds = done_at - worker.started_at
     startup_seconds = worker.started_at - worker.spawned_at
     check = check_emulator(emulator, outbox.submissions(tag), n, emulator.external_id_field)

@@ -279,6 +279,7 @@ def clean_environment(
         INTAKE_WORKER_POLL_SECONDS=str(poll_seconds),
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=str(smtp_port),
+        SESSION_COOKIE_SECURE="0",  # plain http on loopback: requests would withhold the cookie
     )
     return env
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crm_sync.mapping import SOURCES
+
 
 class Flow(enum.StrEnum):
     CLIENT_CREDENTIALS = "client_credentials"
@@ -84,6 +86,11 @@ def parse_extra_fields(raw: str | Mapping[str, str]) -> dict[str, str]:
         if not sep or not name.strip() or not source.strip():
             raise RuntimeError(
                 f"SALESFORCE_EXTRA_LEAD_FIELDS: {pair!r} is not 'SalesforceField=source'"
+            )
+        if source.strip() not in SOURCES:
+            raise RuntimeError(
+                f"SALESFORCE_EXTRA_LEAD_FIELDS: {source.strip()!r} is not a source; "
+                f"choose from {', '.join(sorted(SOURCES))}"
             )
         fields[name.strip()] = source.strip()
     return fields

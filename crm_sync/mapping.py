@@ -18,6 +18,30 @@ from intake.email_headers import ascii_address
 from intake.models import Submission, SubmissionKind
 from intake.routing import Consultant
 
+# What a Lead field can be filled from: the keys of `lead_sources` (a test keeps them equal).
+SOURCES = frozenset(
+    {
+        "organisation",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "role",
+        "cvr",
+        "street",
+        "postcode",
+        "city",
+        "country_code",
+        "lead_source",
+        "description",
+        "reference",
+        "municipality_code",
+        "municipality_name",
+        "kreds",
+        "form",
+    }
+)
+
 # Lead field ← source (a key of `lead_sources`). Empty values are left out.
 LEAD_FIELDS: dict[str, str] = {
     "Company": "organisation",

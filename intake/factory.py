@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,10 +19,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     given = test_config or {}
     # Session cookies (CSRF and staff sign-in): HttpOnly (Flask's default), SameSite=Lax, and
-    # Secure except when debugging or testing over plain http.
+    # Secure except when debugging or testing. SESSION_COOKIE_SECURE=0 in the environment turns
+    # Secure off for plain http (make run on 127.0.0.1, benchmarks); never in production.
     app.config["SESSION_COOKIE_SAMESITE"] = given.get("SESSION_COOKIE_SAMESITE", "Lax")
+    secure = os.environ.get("SESSION_COOKIE_SECURE")
     app.config["SESSION_COOKIE_SECURE"] = given.get(
-        "SESSION_COOKIE_SECURE", not (app.debug or app.testing)
+        "SESSION_COOKIE_SECURE",
+        secure.strip() not in {"0", "false", "no"} if secure else not (app.debug or app.testing),
     )
     intake.init_app(app)
 

@@ -8,10 +8,12 @@ import pytest
 
 from crm_sync.config import Flow, load_config, parse_extra_fields
 from crm_sync.mapping import (
+    SOURCES,
     campaign_member_for,
     cut,
     danish_phone,
     lead_from_submission,
+    lead_sources,
     task_for,
     working_days_after,
 )
@@ -252,3 +254,9 @@ def test_extra_fields_setting():
     }
     with pytest.raises(RuntimeError, match="'Kommune__c' is not 'SalesforceField=source'"):
         parse_extra_fields("Kommune__c")
+
+
+def test_every_source_is_listed_and_unknown_ones_stop_the_app():
+    assert set(lead_sources(order(), "Web")) == SOURCES
+    with pytest.raises(RuntimeError, match="'kommune' is not a source; choose from city, "):
+        parse_extra_fields("Kommune__c=kommune")
