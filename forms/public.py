@@ -173,6 +173,43 @@ class QuantityField(IntegerField):
             raise ValueError("Skriv antallet som et helt tal, fx 10.") from None
 
 
+SOLD_OUT = "Midlertidigt udsolgt"
+NOTHING_TO_ORDER = "Der er ingen pjecer at bestille lige nu."
+
+
+def sold_out(pamphlet: Pamphlet) -> bool:
+    """Counted, and none left: shown on the form, but it cannot be ordered."""
+    return pamphlet.stock is not None and pamphlet.stock <= 0
+
+
+def order_limit(pamphlet: Pamphlet) -> int:
+    """The most one order may ask for: the per-order maximum, or the stock when lower."""
+    if pamphlet.stock is None:
+        return pamphlet.max_per_order
+    return max(0, min(pamphlet.max_per_order, pamphlet.stock))
+
+
+def _quantity_hint(pamphlet: Pamphlet) -> str:
+    limit = order_limit(pamphlet)
+    if sold_out(pamphlet):
+        return f"{SOLD_OUT}. Pjecen kan ikke bestilles lige nu."
+    if limit < pamphlet.max_per_order:
+        return f"Højst {limit} stk. – der er kun {limit} på lager lige nu."
+    return f"Højst {limit} stk."
+
+
+def _quantity_rule(pamphlet: Pamphlet) -> NumberRange:
+    """0 up to the order limit; a sold-out pamphlet takes only 0 (a crafted post may try)."""
+    limit = order_limit(pamphlet)
+    if sold_out(pamphlet):
+        message = f"{SOLD_OUT}: pjecen kan ikke bestilles lige nu. Sæt antallet til 0."
+    elif limit < pamphlet.max_per_order:
+        message = f"Der er kun {limit} på lager lige nu, så du kan bestille fra 0 til {limit} stk."
+    else:
+        message = f"Du kan bestille fra 0 til {limit} stk."
+    return NumberRange(min=0, max=limit, message=message)
+
+
 class PamphletOrderForm(PublicForm):
     street = StringField(
         "Vej og husnummer",
@@ -204,24 +241,20 @@ class PamphletOrderForm(PublicForm):
 
     @classmethod
     def for_catalogue(cls, pamphlets: Sequence[Pamphlet]) -> type[PamphletOrderForm]:
-        """A form class with one `quantity-<slug>` field per pamphlet shown in the catalogue."""
+        """A form class with one `quantity-<slug>` field per pamphlet shown in the catalogue,
+        each limited by the pamphlet's per-order maximum and by its stock when counted."""
         fields: dict[str, Any] = {
             f"quantity-{p.slug}": QuantityField(
-                p.title,
-                default=0,
-                validators=[
-                    NumberRange(
-                        min=0,
-                        max=p.max_per_order,
-                        message=f"Du kan bestille fra 0 til {p.max_per_order} stk.",
-                    )
-                ],
-                description=f"Højst {p.max_per_order} stk.",
+                p.title, default=0, validators=[_quantity_rule(p)], description=_quantity_hint(p)
             )
             for p in pamphlets
         }
         fields["pamphlets"] = tuple(pamphlets)
         return type("PamphletOrderFormForCatalogue", (cls,), fields)
+
+    @staticmethod
+    def sold_out(pamphlet: Pamphlet) -> bool:
+        return sold_out(pamphlet)
 
     def quantity_fields(self) -> list[tuple[Pamphlet, Field]]:
         return [(p, self[f"quantity-{p.slug}"]) for p in self.pamphlets]
@@ -232,8 +265,13 @@ class PamphletOrderForm(PublicForm):
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
         quantities = self.quantity_fields()
-        if quantities and not any(field.errors for _, field in quantities) and not self.ordered():
-            quantities[0][1].errors.append("Skriv et antal ved mindst én pjece.")
+        if not quantities:  # every pamphlet hidden: nothing can be ordered
+            self.form_errors.append(NOTHING_TO_ORDER)
+            return False
+        if not any(field.errors for _, field in quantities) and not self.ordered():
+            # The message goes beside the first pamphlet that can be ordered.
+            orderable = [field for p, field in quantities if not sold_out(p)] or [quantities[0][1]]
+            orderable[0].errors.append("Skriv et antal ved mindst én pjece.")
             valid = False
         return valid
 

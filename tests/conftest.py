@@ -52,7 +52,8 @@ def postgres_database(worker_id: str) -> Iterator[tuple[str, list[dict[str, Any]
     base_url = os.environ.get("INTAKE_TEST_POSTGRES_URL")
     if not base_url:
         missing_part("PostgreSQL: INTAKE_TEST_POSTGRES_URL is not set")
-    name = f"intake_test_{worker_id}"
+    # One database per test process: parallel runs on one server must not reset each other.
+    name = f"intake_test_{worker_id}_{os.getpid()}"
     admin = create_engine(make_url(base_url), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -79,6 +80,13 @@ def _reset_postgres(url: str, seed: list[dict[str, Any]]) -> None:
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         conn.execute(Base.metadata.tables["intake_pamphlets"].insert(), seed)
+        # The seed keeps its ids; new pamphlets must be numbered after them.
+        conn.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('intake_pamphlets', 'id'), "
+                "(SELECT max(id) FROM intake_pamphlets))"
+            )
+        )
     engine.dispose()
 
 
