@@ -59,50 +59,63 @@ Exit status 0 when every check passes, 1 otherwise, 2 when the benchmark could n
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import platform
 import re
-import secrets
-import shutil
-import signal
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
-from html.parser import HTMLParser
 from importlib.metadata import version
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any
 
 import requests
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    STALL_TIMEOUT,
+    BenchError,
+    Distribution,
+    FreshForm,
+    Gunicorn,
+    Tables,
+    WorkerProcess,
+    add_database_and_json_options,
+    add_gunicorn_options,
+    add_poll_option,
+    app_environment,
+    cpu_percent,
+    describe,
+    fetch_form,
+    fresh_database,
+    gunicorn_line,
+    gunicorn_settings,
+    headline,
+    in_threads,
+    load_line,
+    machine_settings,
+    migrate,
+    positive,
+    post_form,
+    print_run_time,
+    printer,
+    progress,
+    rate_or_nan,
+    run_benchmark,
+    temp_dir,
+    write_json,
+)
+from sqlalchemy import text
 
-# Run as a script, bench/ is first on sys.path and bench/intake.py hides the app's package
-# `intake`. crm_sync.emulator imports nothing of the app, so it is safe here (it comes from
-# the editable install); the app itself is only run: migrated with its CLI, served with
-# gunicorn, its worker as `flask --app wsgi intake worker`, and counted with SQL.
+# Run as a script, bench/ is first on sys.path (`common` is bench/common.py) and bench/intake.py
+# hides the app's package `intake`. crm_sync.emulator imports nothing of the app, so it is safe
+# here (it comes from the editable install); the app itself is only run: migrated with its
+# CLI, served with gunicorn, its worker as `flask --app wsgi intake worker`, and counted with
+# SQL.
 from crm_sync.emulator import SalesforceEmulator
 
-REPO = Path(__file__).resolve().parent.parent
-TIMEOUT = 30.0  # seconds, per HTTP request
-START_TIMEOUT = 30.0  # seconds for gunicorn or the worker to be up after it was started
-STALL_TIMEOUT = 30.0  # seconds without progress before waiting for the worker is given up
-STOP_TIMEOUT = 15.0  # seconds for a subprocess to exit after SIGTERM
 DB_POLL_SECONDS = 0.005  # how often the bench looks at the outbox while it waits
-# gunicorn and the worker run in their own process group, so a Ctrl-C in the terminal reaches
-# only this script, which then stops them in order (SIGTERM) in its finally blocks.
 
 ORDER, HELP = "pamphlet_order", "startup_help"  # intake_submissions.kind
 PATHS = {ORDER: "/pjecer/", HELP: "/opstartshjaelp/"}
@@ -137,20 +150,10 @@ FORM_DATA: dict[str, dict[str, str | list[str]]] = {
         "message": "Vi vil gerne i gang med et samarbejde med kommunen – hvor starter vi?",
     },
 }
-STARTED = re.compile(r"\bWorker \S+ started\b")
 SENT = re.compile(r"Salesforce: (\d+) job\(s\) sent; (\d+) API request\(s\) so far")
-WORKER_TROUBLE = ("WARNING", "ERROR", "CRITICAL", "Traceback")
 WORKER_ERRORS = ("ERROR", "CRITICAL", "Traceback")  # the bench stops waiting at once
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b")  # a traceback's last line
 API_PATH = re.compile(r"^/services/data/v[\d.]+/")
-
-
-class BenchError(Exception):
-    """The benchmark could not run (a server did not start, set-up failed, …)."""
-
-
-def progress(message: str) -> None:
-    print(f"  … {message}", file=sys.stderr, flush=True)
 
 
 def kind_of(index: int) -> str:
@@ -162,36 +165,19 @@ def address(tag: str, index: int) -> str:
     return f"{tag}-{index:04d}@example.dk"
 
 
-# --- Subprocesses: gunicorn and the worker ------------------------------------------------
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+# --- The app: its environment, its worker and its tables ---------------------------------
 
 
 def clean_environment(
     database_url: str, tmp: Path, emulator: SalesforceEmulator, poll_seconds: float
 ) -> dict[str, str]:
-    """This shell's environment without INTAKE_*, MAIL_*, SALESFORCE_* and GUNICORN_CMD_ARGS,
-    plus the bench's: the database, e-mail to files, no minimum fill time, the worker's poll,
-    and Salesforce = the emulator (client-credentials flow)."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("INTAKE_", "MAIL_", "SALESFORCE_")) and key != "GUNICORN_CMD_ARGS"
-    }
-    env.update(
-        SECRET_KEY=secrets.token_hex(32),
-        INTAKE_DATABASE_URL=database_url,
-        INTAKE_MIN_FILL_SECONDS="0",
-        INTAKE_MAIL_DIR=str(tmp / "mail"),  # MAIL_SERVER unset: .eml files here
+    """The app's environment (common.app_environment) without MAIL_* and SALESFORCE_* either
+    (so e-mails become .eml files), the worker's poll, and Salesforce = the emulator
+    (client-credentials flow)."""
+    return app_environment(
+        database_url,
+        tmp,
+        drop=("MAIL_", "SALESFORCE_"),
         INTAKE_WORKER_POLL_SECONDS=str(poll_seconds),
         SALESFORCE_LOGIN_URL=emulator.url,
         SALESFORCE_CLIENT_ID=emulator.client_id,
@@ -199,115 +185,35 @@ def clean_environment(
         SALESFORCE_CA_BUNDLE=str(emulator.ca_pem_path),
         SALESFORCE_API_VERSION=emulator.api_version,
     )
-    return env
 
 
 def with_match_contacts(env: dict[str, str], match_contacts: bool) -> dict[str, str]:
     return {**env, "SALESFORCE_MATCH_CONTACTS": "1" if match_contacts else "0"}
 
 
-def stop_process(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+class SyncWorker(WorkerProcess):
+    """The worker (common.WorkerProcess) that also reads its "Salesforce: N job(s) sent;
+    M API request(s)" lines and notes its errors, which end the bench's waiting at once."""
 
-
-def log_tail(path: Path, lines: int = 40) -> str:
-    with suppress(OSError):
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    return ""
-
-
-@dataclass
-class Gunicorn:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    @classmethod
-    def start(cls, args: argparse.Namespace, env: dict[str, str], tmp: Path) -> Gunicorn:
-        (port,) = free_ports(1)
-        log = tmp / "gunicorn.log"
-        command = [
-            sys.executable, "-m", "gunicorn",
-            "--workers", str(args.workers),
-            "--threads", str(args.threads),
-            "--bind", f"127.0.0.1:{port}",
-            "--log-level", "warning",
-            "wsgi:app",
-        ]  # fmt: skip
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command, cwd=REPO, env=env, stdout=out, stderr=out, process_group=0
-            )
-        return cls(process, f"http://127.0.0.1:{port}", log)
-
-    def wait_until_answering(self, path: str) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(f"gunicorn exited at start:\n{log_tail(self.log)}")
-            with suppress(requests.RequestException):
-                if requests.get(self.url + path, timeout=2).status_code == 200:
-                    return
-            time.sleep(0.1)
-        raise BenchError(f"gunicorn did not answer {path} in time:\n{log_tail(self.log)}")
-
-
-class WorkerProcess:
-    """`flask --app wsgi intake worker`; a thread copies its log to a file, notes the moment
-    it says it started, and reads its "Salesforce: N job(s) sent; M API request(s)" lines."""
+    TROUBLE = ("WARNING", "ERROR", "CRITICAL", "Traceback")
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self.started = threading.Event()
-        self.started_at = math.nan  # time.perf_counter() when the "started" line was read
-        self.trouble: list[str] = []  # warnings, errors and tracebacks it logged
         self.errors: list[str] = []  # its errors and tracebacks' exception lines
         self.batches: list[int] = []  # jobs per Salesforce batch it sent
         self.api_requests = 0  # its own count of API requests (the last such line)
-        command = [sys.executable, "-m", "flask", "--app", "wsgi", "intake", "worker"]
-        self.spawned_at = time.perf_counter()
-        self.process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            process_group=0,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        super().__init__(env, log)  # starts reading the log
 
-    def _read(self) -> None:
-        lines = self.process.stdout
-        if lines is None:
-            return
-        with self.log.open("w", encoding="utf-8") as out:
-            for line in lines:
-                if not self.started.is_set() and STARTED.search(line):
-                    self.started_at = time.perf_counter()
-                    self.started.set()
-                sent = SENT.search(line)
-                if sent:
-                    self.batches.append(int(sent.group(1)))
-                    self.api_requests = int(sent.group(2))
-                if any(word in line for word in WORKER_TROUBLE) or EXCEPTION_LINE.match(line):
-                    self.trouble.append(line.rstrip())
-                if any(word in line for word in WORKER_ERRORS) or EXCEPTION_LINE.match(line):
-                    self.errors.append(line.rstrip())
-                out.write(line)
+    def is_trouble(self, line: str) -> bool:
+        return super().is_trouble(line) or bool(EXCEPTION_LINE.match(line))
 
-    def alive(self) -> bool:
-        return self.process.poll() is None
+    def read_line(self, line: str) -> None:
+        super().read_line(line)
+        sent = SENT.search(line)
+        if sent:
+            self.batches.append(int(sent.group(1)))
+            self.api_requests = int(sent.group(2))
+        if any(word in line for word in WORKER_ERRORS) or EXCEPTION_LINE.match(line):
+            self.errors.append(line.rstrip())
 
     def broken(self) -> str | None:
         """Why waiting for this worker is pointless (it exited, or logged an error), or None."""
@@ -317,67 +223,6 @@ class WorkerProcess:
             cause = next((e for e in self.errors if EXCEPTION_LINE.match(e)), self.errors[0])
             return f"the worker logged an error: {cause}"
         return None
-
-    def wait_started(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self.started.wait(0.1):
-            if not self.alive() or time.monotonic() > deadline:
-                self.stop()
-                raise BenchError(f"the worker did not start:\n{log_tail(self.log)}")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time so far (Linux /proc), NaN where that cannot be read."""
-        with suppress(OSError, ValueError, IndexError):
-            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
-            fields = stat.rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return math.nan
-
-    def stop(self) -> None:
-        """SIGTERM: the worker finishes and records the job in hand, then exits."""
-        stop_process(self.process)
-        self._reader.join(timeout=5)
-
-
-# --- The database -------------------------------------------------------------------------
-
-
-@contextmanager
-def fresh_database(database_url: str | None, tmp: Path) -> Iterator[tuple[str, str]]:
-    """A fresh, empty database: its URL and how to name it in the output."""
-    if database_url is None:
-        path = tmp / "bench.sqlite3"
-        yield f"sqlite:///{path}", f"SQLite, {path}"
-        return
-    url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
-        raise BenchError("--database-url must be a PostgreSQL URL (SQLite is the default)")
-    name = f"intake_bench_{secrets.token_hex(4)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
-        except OperationalError as exc:
-            raise BenchError(f"cannot create a database on {url!r}: {exc}") from exc
-        try:
-            server = f"{url.host or 'localhost'}:{url.port or 5432}"
-            yield (
-                url.set(database=name).render_as_string(hide_password=False),
-                f"PostgreSQL, fresh database {name} on {server}",
-            )
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
-def migrate(env: dict[str, str]) -> None:
-    command = [sys.executable, "-m", "flask", "--app", "wsgi", "intake", "db", "upgrade"]
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise BenchError(f"migration failed:\n{done.stdout}{done.stderr}")
 
 
 @dataclass(frozen=True)
@@ -392,33 +237,24 @@ class Stored:
     job_status: str  # its Salesforce job's
 
 
-class Outbox:
-    """The bench's read-only look at the app's tables (one engine for the run)."""
-
-    def __init__(self, database_url: str) -> None:
-        self.engine: Engine = create_engine(database_url)
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    def _scalar(self, sql: str, **params: Any) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.scalar(text(sql), params) or 0)
+class Outbox(Tables):
+    """The bench's read-only look at the app's tables (one engine for the run), with the
+    queries the Salesforce scenarios wait on and check."""
 
     def salesforce_done(self) -> int:
-        return self._scalar(
+        return self.scalar(
             "SELECT count(*) FROM intake_delivery_jobs WHERE kind='salesforce' AND status='done'"
         )
 
     def salesforce_failed(self) -> int:
         """Salesforce jobs that are dead or waiting for a retry after a failed try."""
-        return self._scalar(
+        return self.scalar(
             "SELECT count(*) FROM intake_delivery_jobs WHERE kind='salesforce' "
             "AND (status='dead' OR (status='pending' AND attempts > 0))"
         )
 
     def open_jobs(self) -> int:
-        return self._scalar(
+        return self.scalar(
             "SELECT count(*) FROM intake_delivery_jobs WHERE status IN ('pending', 'running')"
         )
 
@@ -460,98 +296,28 @@ class Outbox:
                 for public_id, kind, email, salesforce_id, salesforce_object, status in rows
             ]
 
-    def counts(self) -> dict[str, int]:
-        """Delivery jobs by `kind/status`, e.g. {"email/done": 900, "salesforce/done": 300}."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT kind, status, count(*) FROM intake_delivery_jobs "
-                    "GROUP BY kind, status ORDER BY kind, status"
-                )
-            )
-            return {f"{kind}/{status}": int(count) for kind, status, count in rows}
-
 
 # --- The client: forms and POSTs ----------------------------------------------------------
-
-
-class _HiddenInputs(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attr = dict(attrs)
-        name = attr.get("name")
-        if tag == "input" and attr.get("type") == "hidden" and name:
-            self.values[name] = attr.get("value") or ""
-
-
-def describe(response: requests.Response) -> str:
-    """HTTP status, where it pointed, and the start of the page's main text."""
-    body = response.text
-    main = re.search(r"<main\b.*?</main>", body, re.DOTALL)
-    words = " ".join(re.sub(r"<[^>]+>", " ", main.group(0) if main else body).split())
-    location = response.headers.get("Location")
-    where = f" -> {location}" if location else ""
-    return f"HTTP {response.status_code}{where}: {words[:300]}"
-
-
-@dataclass(frozen=True)
-class FreshForm:
-    tokens: dict[str, str]  # csrf_token and form_token
-    cookie: str  # the Cookie header of the session the form was shown in
-
-
-def fetch_form(session: requests.Session, url: str) -> FreshForm:
-    """A freshly shown form's csrf_token, form_token and session cookie."""
-    response = session.get(url, timeout=TIMEOUT)
-    if response.status_code != 200:
-        raise BenchError(f"GET {url}: {describe(response)}")
-    parser = _HiddenInputs()
-    parser.feed(response.text)
-    tokens = {k: parser.values.get(k, "") for k in ("csrf_token", "form_token")}
-    if not all(tokens.values()):
-        raise BenchError(f"GET {url}: a form without csrf_token or form_token")
-    # The app marks its session cookie Secure, and requests' cookie jar does not send a Secure
-    # cookie back over plain http://127.0.0.1 (a browser, for which loopback is a secure
-    # context, does): like bench/intake.py, the POST carries it in its own Cookie header.
-    cookie = "; ".join(f"{c.name}={c.value}" for c in response.cookies or session.cookies)
-    if not cookie:
-        raise BenchError(f"GET {url}: a form without a session cookie")
-    return FreshForm(tokens, cookie)
 
 
 def post_submission(
     session: requests.Session, url: str, kind: str, email: str, form: FreshForm
 ) -> None:
     """POST a valid form of this kind from this address; it must be answered 303."""
-    response = session.post(
-        url,
-        data={**form.tokens, **FORM_DATA[kind], "email": email},
-        headers={"Cookie": form.cookie},  # an explicit Cookie header beats the jar
-        allow_redirects=False,
-        timeout=TIMEOUT,
-    )
+    response = post_form(session, url, form, {**FORM_DATA[kind], "email": email})
     if response.status_code != 303:
         raise BenchError(f"POST {url}: {describe(response)}")
 
 
 def queue_submissions(base_url: str, tag: str, count: int, concurrency: int) -> None:
     """`count` valid submissions through gunicorn, from `concurrency` threads (untimed)."""
-    local = threading.local()
 
-    def one(index: int) -> None:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
+    def one(session: requests.Session, index: int) -> None:
         kind = kind_of(index)
         url = base_url + PATHS[kind]
-        post_submission(
-            local.session, url, kind, address(tag, index), fetch_form(local.session, url)
-        )
+        post_submission(session, url, kind, address(tag, index), fetch_form(session, url))
 
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(one, range(count)))  # re-raises the first failure
+    in_threads(count, concurrency, one)
 
 
 # --- The emulator: requests and records ---------------------------------------------------
@@ -631,32 +397,6 @@ def check_emulator(
 
 
 # --- Results ------------------------------------------------------------------------------
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
-@dataclass
-class Distribution:
-    n: int
-    median_ms: float
-    p90_ms: float
-    max_ms: float
-
-    @classmethod
-    def of(cls, seconds: list[float]) -> Distribution:
-        values = sorted(seconds)
-        return cls(
-            n=len(values),
-            median_ms=1000 * statistics.median(values) if values else math.nan,
-            p90_ms=1000 * percentile(values, 90),
-            max_ms=1000 * values[-1] if values else math.nan,
-        )
 
 
 @dataclass
@@ -740,14 +480,6 @@ class Results:
     eml_files: int = 0
 
 
-def rate_or_nan(count: float, seconds: float) -> float:
-    return count / seconds if seconds > 0 else math.nan
-
-
-def cpu_percent(cpu: float, wall: float) -> float:
-    return 100 * cpu / wall if wall > 0 else math.nan
-
-
 def documented_burst_max(n: int, helps: int, match_contacts: bool) -> int:
     """channel.py's count for a burst, at most: per batch of up to BATCH_SIZE jobs, one
     look-up per 100 addresses, one upsert per owner group (with and without an owner from the
@@ -765,7 +497,7 @@ def documented_burst_max(n: int, helps: int, match_contacts: bool) -> int:
 # --- The scenarios ------------------------------------------------------------------------
 
 
-def drain(worker: WorkerProcess, outbox: Outbox) -> tuple[float, str | None]:
+def drain(worker: SyncWorker, outbox: Outbox) -> tuple[float, str | None]:
     """Wait until no job is pending or running (the e-mails are left): the seconds waited,
     and why it gave up, if it did."""
     started = time.perf_counter()
@@ -798,7 +530,7 @@ def run_single(
     emulator.reset()
     setting = f"SALESFORCE_MATCH_CONTACTS={int(match_contacts)}"
     progress(f"single, {setting}: {n} submissions one at a time, worker running")
-    worker = WorkerProcess(with_match_contacts(env, match_contacts), tmp / f"worker-{tag}.log")
+    worker = SyncWorker(with_match_contacts(env, match_contacts), tmp / f"worker-{tag}.log")
     per_kind: dict[str, list[int]] = {ORDER: [], HELP: []}
     latencies: list[float] = []
     failures: list[str] = []
@@ -854,7 +586,7 @@ def run_single(
         requests_per_help=per_kind[HELP],
         endpoints=dict(Counter(used)),
         documented_per_submission=2 if match_contacts else 1,
-        sync=Distribution.of(latencies),
+        sync=Distribution.of("POST → Salesforce job done", latencies),
         seconds=seconds,
         startup_seconds=worker.started_at - worker.spawned_at,
         failures=failures,
@@ -886,7 +618,7 @@ def run_burst(
     failures: list[str] = []
 
     progress(f"burst: one worker syncing {n} Salesforce jobs")
-    worker = WorkerProcess(with_match_contacts(env, match_contacts), tmp / "worker-burst.log")
+    worker = SyncWorker(with_match_contacts(env, match_contacts), tmp / "worker-burst.log")
     done_at = math.nan
     try:
         worker.wait_started()
@@ -972,14 +704,15 @@ def mean_or_nan(values: list[int]) -> float:
 
 
 def print_report(settings: dict[str, Any], results: Results, ok: bool, out: IO[str]) -> None:
-    def say(line: str = "") -> None:
-        print(line, file=out)
-
+    say = printer(out)
     s = settings
     say()
     say(
-        f"BL Intake Salesforce sync benchmark — {s['cpu_cores']} CPU cores, Python "
-        f"{s['python']}, gunicorn {s['gunicorn']}, simple-salesforce {s['simple_salesforce']}"
+        headline(
+            "BL Intake Salesforce sync benchmark",
+            s,
+            f"simple-salesforce {s['simple_salesforce']}",
+        )
     )
     say(f"database: {s['database']}")
     say(
@@ -987,10 +720,7 @@ def print_report(settings: dict[str, Any], results: Results, ok: bool, out: IO[s
         f"v{s['api_version']}, a thread of this process; API requests = its /services/data/ "
         "requests (logins not counted)"
     )
-    say(
-        f"gunicorn: --workers {s['workers']} --threads {s['threads']} "
-        f"({s['worker_class']} worker), wsgi:app on 127.0.0.1; e-mail to .eml files"
-    )
+    say(gunicorn_line(s, "wsgi:app on 127.0.0.1; e-mail to .eml files"))
     say(
         "worker: one `flask --app wsgi intake worker` subprocess per scenario, "
         f"INTAKE_WORKER_POLL_SECONDS={s['poll_seconds']:g}, SALESFORCE_BATCH_SIZE default "
@@ -1005,7 +735,7 @@ def print_report(settings: dict[str, Any], results: Results, ok: bool, out: IO[s
         f"burst: {s['burst']} submissions queued first ({s['concurrency']} client threads, "
         f"untimed), then one worker; SALESFORCE_MATCH_CONTACTS={s['burst_match_contacts']}"
     )
-    say(f"load average before the run (1 min): {s['load_before']:.2f}")
+    say(load_line(s))
 
     if results.singles:
         say()
@@ -1097,36 +827,37 @@ def print_report(settings: dict[str, Any], results: Results, ok: bool, out: IO[s
 def benchmark(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
-    tmp = Path(tempfile.mkdtemp(prefix="intake-bench-crm-"))
     results = Results()
-    emulator = SalesforceEmulator(state_dir=tmp / "emulator")
     gunicorn: Gunicorn | None = None
     outbox: Outbox | None = None
-    try:
-        with fresh_database(args.database_url, tmp) as (database_url, database_label):
-            emulator.start()
-            env = clean_environment(database_url, tmp, emulator, args.poll)
-            migrate(env)
-            outbox = Outbox(database_url)
-            try:
-                gunicorn = Gunicorn.start(args, env, tmp)
-                gunicorn.wait_until_answering("/pjecer/")
-                for match_contacts in (True, False):
-                    results.singles.append(
-                        run_single(args, env, emulator, outbox, gunicorn, tmp, match_contacts)
+    with temp_dir("intake-bench-crm-") as tmp:
+        emulator = SalesforceEmulator(state_dir=tmp / "emulator")
+        try:
+            with fresh_database(args.database_url, tmp) as (database_url, database_label):
+                emulator.start()
+                env = clean_environment(database_url, tmp, emulator, args.poll)
+                migrate(env)
+                outbox = Outbox(database_url)
+                try:
+                    gunicorn = Gunicorn.start(
+                        "wsgi:app", args.workers, args.threads, env, tmp / "gunicorn.log"
                     )
-                results.burst = run_burst(args, env, emulator, outbox, gunicorn, tmp)
-            finally:
-                if gunicorn is not None:
-                    stop_process(gunicorn.process)
-            results.outbox = outbox.counts()
-            results.eml_files = sum(1 for _ in (tmp / "mail").rglob("*.eml"))
-            emulator_url = emulator.url
-    finally:
-        if outbox is not None:
-            outbox.close()
-        emulator.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+                    gunicorn.wait_until_answering("/pjecer/")
+                    for match_contacts in (True, False):
+                        results.singles.append(
+                            run_single(args, env, emulator, outbox, gunicorn, tmp, match_contacts)
+                        )
+                    results.burst = run_burst(args, env, emulator, outbox, gunicorn, tmp)
+                finally:
+                    if gunicorn is not None:
+                        gunicorn.stop()
+                results.outbox = outbox.outbox_counts()
+                results.eml_files = sum(1 for _ in (tmp / "mail").rglob("*.eml"))
+                emulator_url = emulator.url
+        finally:
+            if outbox is not None:
+                outbox.close()
+            emulator.stop()
 
     total = len(results.singles) * args.single + args.burst
     expected_emails = sum(EMAILS_PER_KIND[kind_of(i)] for i in range(args.single)) * len(
@@ -1147,17 +878,13 @@ def benchmark(args: argparse.Namespace) -> int:
         and outbox_ok
     )
     settings = {
-        "cpu_cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "gunicorn": version("gunicorn"),
+        **machine_settings(),
         "simple_salesforce": version("simple-salesforce"),
         "database": database_label,
         "emulator_url": emulator_url,
         "api_version": emulator.api_version,
         "poll_seconds": args.poll,
-        "workers": args.workers,
-        "threads": args.threads,
-        "worker_class": "gthread" if args.threads > 1 else "sync",
+        **gunicorn_settings(args.workers, args.threads),
         "single": args.single,
         "burst": args.burst,
         "burst_match_contacts": args.burst_match_contacts,
@@ -1165,8 +892,7 @@ def benchmark(args: argparse.Namespace) -> int:
         "load_before": load_before,
     }
     print_report(settings, results, ok, sys.stdout)
-    run_seconds = time.perf_counter() - started
-    print(f"\nrun time: {run_seconds:.1f} s")
+    run_seconds = print_run_time(started)
     if args.json:
         report = {
             "settings": settings,
@@ -1181,22 +907,8 @@ def benchmark(args: argparse.Namespace) -> int:
             "ok": ok,
             "run_seconds": run_seconds,
         }
-        Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    return 0 if ok else 1
-
-
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
-
-
-def positive_float(value: str) -> float:
-    number = float(value)
-    if not number > 0 or math.isinf(number):
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return number
+        write_json(args.json, report)
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -1217,45 +929,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=1,
         help="SALESFORCE_MATCH_CONTACTS for the burst (1, the app's default)",
     )
-    parser.add_argument(
-        "--poll",
-        type=positive_float,
-        default=0.05,
-        help="INTAKE_WORKER_POLL_SECONDS, the worker's idle poll interval (0.05)",
-    )
-    parser.add_argument("--workers", type=positive, default=2, help="gunicorn workers (2)")
-    parser.add_argument("--threads", type=positive, default=1, help="gunicorn threads (1)")
+    add_poll_option(parser)
+    add_gunicorn_options(parser)
     parser.add_argument(
         "--concurrency",
         type=positive,
         default=4,
         help="client threads queueing the burst (4)",
     )
-    parser.add_argument(
-        "--database-url",
-        help="a PostgreSQL server to benchmark on instead of SQLite, e.g. "
-        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres; the bench creates and drops "
-        "its own database there",
-    )
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    add_database_and_json_options(parser)
     return parser.parse_args(argv)
-
-
-def _stop_on_sigterm(_signum: int, _frame: object) -> NoReturn:
-    raise SystemExit(128 + signal.SIGTERM)  # runs the finally blocks: processes, emulator, DB
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    try:
-        return benchmark(args)
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; servers and worker stopped", file=sys.stderr)
-        return 130
+    return run_benchmark(lambda: benchmark(args), "servers and worker stopped")
 
 
 if __name__ == "__main__":

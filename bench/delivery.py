@@ -43,76 +43,70 @@ benchmark could not run, 130 when interrupted.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import platform
 import re
-import secrets
-import shutil
-import signal
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from email.parser import BytesHeaderParser
-from html.parser import HTMLParser
 from importlib.metadata import version
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any
 from urllib.parse import urljoin
 
 import requests
 from aiosmtpd.controller import Controller
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    STALL_TIMEOUT,
+    TIMEOUT,
+    VALID_ORDER,
+    BenchError,
+    Distribution,
+    FreshForm,
+    Gunicorn,
+    Tables,
+    WorkerProcess,
+    add_database_and_json_options,
+    add_gunicorn_options,
+    add_poll_option,
+    app_environment,
+    cpu_percent,
+    describe,
+    fetch_form,
+    free_ports,
+    fresh_database,
+    gunicorn_line,
+    gunicorn_settings,
+    headline,
+    in_threads,
+    load_line,
+    machine_settings,
+    migrate,
+    positive,
+    positive_float,
+    post_form,
+    print_run_time,
+    printer,
+    progress,
+    rate_or_nan,
+    run_benchmark,
+    temp_dir,
+    write_json,
+)
+from sqlalchemy import text
 
-# Run as a script, bench/ is first on sys.path and bench/intake.py hides the app's package
-# `intake`, so this file never imports the app either: it migrates with the app's CLI, serves
-# it with gunicorn, runs the worker as `flask --app wsgi intake worker` and counts with SQL.
-REPO = Path(__file__).resolve().parent.parent
-TIMEOUT = 30.0  # seconds, per HTTP request
-START_TIMEOUT = 30.0  # seconds for gunicorn or the worker to be up after it was started
-STALL_TIMEOUT = 30.0  # seconds without a new message before waiting for more is given up
-STOP_TIMEOUT = 15.0  # seconds for a subprocess to exit after SIGTERM
-# gunicorn and the worker run in their own process group, so a Ctrl-C in the terminal reaches
-# only this script, which then stops them in order (SIGTERM) in its finally blocks.
+# Run as a script, bench/ is first on sys.path (`common` is bench/common.py) and bench/intake.py
+# hides the app's package `intake`, so this file never imports the app either: it migrates
+# with the app's CLI, serves it with gunicorn, runs the worker as
+# `flask --app wsgi intake worker` and counts with SQL.
 EMAILS_PER_ORDER = 3  # pamphlet office, consultant, requester
-
-# A valid pamphlet order (DESIGN.md, "Fields"), the same as bench/intake.py posts.
-VALID_ORDER: dict[str, str] = {
-    "organisation": "Boligselskabet Søbo",
-    "first_name": "Åse",
-    "last_name": "Bøgh",
-    "email": "aase@example.dk",
-    "phone": "33762040",
-    "municipality": "101",
-    "consent": "y",
-    "quantity-kommunesamarbejde": "5",
-    "street": "Søndergade 1",
-    "postcode": "8000",
-    "city": "",
-}
 REFERENCE = re.compile(r'<p class="reference">\s*([^<\s]+)\s*</p>')
-STARTED = re.compile(r"\bWorker \S+ started\b")
-WORKER_TROUBLE = ("WARNING", "ERROR", "Traceback")
-
-
-class BenchError(Exception):
-    """The benchmark could not run (a server did not start, set-up failed, …)."""
-
-
-def progress(message: str) -> None:
-    print(f"  … {message}", file=sys.stderr, flush=True)
 
 
 # --- The SMTP sink ------------------------------------------------------------------------
@@ -247,267 +241,37 @@ def check_mail(mails: list[Mail], references: set[str]) -> MailCheck:
     )
 
 
-# --- Subprocesses: gunicorn and the worker ------------------------------------------------
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+# --- The app: its environment and its tables ----------------------------------------------
 
 
 def clean_environment(
     database_url: str, tmp: Path, smtp_port: int, poll_seconds: float
 ) -> dict[str, str]:
-    """This shell's environment without INTAKE_*, MAIL_* and GUNICORN_CMD_ARGS, plus the
-    bench's: the database, mail to the sink, no minimum fill time, the worker's poll."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("INTAKE_", "MAIL_")) and key != "GUNICORN_CMD_ARGS"
-    }
-    env.update(
-        SECRET_KEY=secrets.token_hex(32),
-        INTAKE_DATABASE_URL=database_url,
-        INTAKE_MIN_FILL_SECONDS="0",
-        INTAKE_MAIL_DIR=str(tmp / "mail"),  # only used if MAIL_SERVER were unset
+    """The app's environment (common.app_environment) without MAIL_* either, with mail to the
+    sink and the worker's poll."""
+    return app_environment(
+        database_url,
+        tmp,
+        drop=("MAIL_",),
         INTAKE_WORKER_POLL_SECONDS=str(poll_seconds),
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=str(smtp_port),
         SESSION_COOKIE_SECURE="0",  # plain http on loopback: requests would withhold the cookie
     )
-    return env
-
-
-def stop_process(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def log_tail(path: Path, lines: int = 40) -> str:
-    with suppress(OSError):
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    return ""
-
-
-@dataclass
-class Gunicorn:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    @classmethod
-    def start(cls, args: argparse.Namespace, env: dict[str, str], tmp: Path) -> Gunicorn:
-        (port,) = free_ports(1)
-        log = tmp / "gunicorn.log"
-        command = [
-            sys.executable, "-m", "gunicorn",
-            "--workers", str(args.workers),
-            "--threads", str(args.threads),
-            "--bind", f"127.0.0.1:{port}",
-            "--log-level", "warning",
-            "wsgi:app",
-        ]  # fmt: skip
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command, cwd=REPO, env=env, stdout=out, stderr=out, process_group=0
-            )
-        return cls(process, f"http://127.0.0.1:{port}", log)
-
-    def wait_until_answering(self, path: str) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(f"gunicorn exited at start:\n{log_tail(self.log)}")
-            with suppress(requests.RequestException):
-                if requests.get(self.url + path, timeout=2).status_code == 200:
-                    return
-            time.sleep(0.1)
-        raise BenchError(f"gunicorn did not answer {path} in time:\n{log_tail(self.log)}")
-
-
-class WorkerProcess:
-    """`flask --app wsgi intake worker`; a thread copies its log to a file and notes the
-    moment it says it started."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self.started = threading.Event()
-        self.started_at = math.nan  # time.perf_counter() when the "started" line was read
-        self.trouble: list[str] = []  # warnings, errors and tracebacks it logged
-        command = [sys.executable, "-m", "flask", "--app", "wsgi", "intake", "worker"]
-        self.spawned_at = time.perf_counter()
-        self.process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            process_group=0,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        lines = self.process.stdout
-        if lines is None:
-            return
-        with self.log.open("w", encoding="utf-8") as out:
-            for line in lines:
-                if not self.started.is_set() and STARTED.search(line):
-                    self.started_at = time.perf_counter()
-                    self.started.set()
-                if any(word in line for word in WORKER_TROUBLE):
-                    self.trouble.append(line.rstrip())
-                out.write(line)
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def wait_started(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self.started.wait(0.1):
-            if not self.alive() or time.monotonic() > deadline:
-                self.stop()
-                raise BenchError(f"the worker did not start:\n{log_tail(self.log)}")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time so far (Linux /proc), NaN where that cannot be read."""
-        with suppress(OSError, ValueError, IndexError):
-            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
-            fields = stat.rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return math.nan
-
-    def stop(self) -> None:
-        """SIGTERM: the worker finishes and records the job in hand, then exits."""
-        stop_process(self.process)
-        self._reader.join(timeout=5)
-
-
-# --- The database -------------------------------------------------------------------------
-
-
-@contextmanager
-def fresh_database(database_url: str | None, tmp: Path) -> Iterator[tuple[str, str]]:
-    """A fresh, empty database: its URL and how to name it in the output."""
-    if database_url is None:
-        path = tmp / "bench.sqlite3"
-        yield f"sqlite:///{path}", f"SQLite, {path}"
-        return
-    url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
-        raise BenchError("--database-url must be a PostgreSQL URL (SQLite is the default)")
-    name = f"intake_bench_{secrets.token_hex(4)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
-        except OperationalError as exc:
-            raise BenchError(f"cannot create a database on {url!r}: {exc}") from exc
-        try:
-            server = f"{url.host or 'localhost'}:{url.port or 5432}"
-            yield (
-                url.set(database=name).render_as_string(hide_password=False),
-                f"PostgreSQL, fresh database {name} on {server}",
-            )
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
-def migrate(env: dict[str, str]) -> None:
-    command = [sys.executable, "-m", "flask", "--app", "wsgi", "intake", "db", "upgrade"]
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise BenchError(f"migration failed:\n{done.stdout}{done.stderr}")
 
 
 def stored_references(database_url: str) -> set[str]:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return set(conn.scalars(text("SELECT reference FROM intake_submissions")))
-    finally:
-        engine.dispose()
+    with Tables(database_url) as tables, tables.engine.connect() as conn:
+        return set(conn.scalars(text("SELECT reference FROM intake_submissions")))
 
 
-def outbox_counts(database_url: str) -> dict[str, int]:
-    """Delivery jobs by `kind/status`, e.g. {"email/done": 900, "salesforce/pending": 300}."""
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT kind, status, count(*) FROM intake_delivery_jobs "
-                    "GROUP BY kind, status ORDER BY kind, status"
-                )
-            )
-            return {f"{kind}/{status}": int(count) for kind, status, count in rows}
-    finally:
-        engine.dispose()
+# --- The client: orders and receipts ------------------------------------------------------
 
 
-# --- The client: forms and POSTs ----------------------------------------------------------
-
-
-class _HiddenInputs(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attr = dict(attrs)
-        name = attr.get("name")
-        if tag == "input" and attr.get("type") == "hidden" and name:
-            self.values[name] = attr.get("value") or ""
-
-
-def describe(response: requests.Response) -> str:
-    """HTTP status, where it pointed, and the start of the page's main text."""
-    body = response.text
-    main = re.search(r"<main\b.*?</main>", body, re.DOTALL)
-    words = " ".join(re.sub(r"<[^>]+>", " ", main.group(0) if main else body).split())
-    location = response.headers.get("Location")
-    where = f" -> {location}" if location else ""
-    return f"HTTP {response.status_code}{where}: {words[:300]}"
-
-
-def fetch_form(session: requests.Session, url: str) -> dict[str, str]:
-    """A freshly shown form's csrf_token and form_token (the session keeps its cookie)."""
-    response = session.get(url, timeout=TIMEOUT)
-    if response.status_code != 200:
-        raise BenchError(f"GET {url}: {describe(response)}")
-    parser = _HiddenInputs()
-    parser.feed(response.text)
-    tokens = {k: parser.values.get(k, "") for k in ("csrf_token", "form_token")}
-    if not all(tokens.values()):
-        raise BenchError(f"GET {url}: a form without csrf_token or form_token")
-    return tokens
-
-
-def post_order(session: requests.Session, url: str, tokens: dict[str, str]) -> str:
-    """POST a valid order; the 303's Location (the receipt)."""
-    response = session.post(
-        url, data={**tokens, **VALID_ORDER}, allow_redirects=False, timeout=TIMEOUT
-    )
+def post_order(session: requests.Session, url: str, form: FreshForm) -> str:
+    """POST a valid order; the 303's Location (the receipt). The session's cookie jar sends
+    the cookie (SESSION_COOKIE_SECURE=0) and keeps the answer's for the receipt page."""
+    response = post_form(session, url, form, VALID_ORDER, own_cookie=False)
     if response.status_code != 303 or "Location" not in response.headers:
         raise BenchError(f"POST {url}: {describe(response)}")
     return response.headers["Location"]
@@ -523,48 +287,14 @@ def receipt_reference(session: requests.Session, base_url: str, location: str) -
 
 def queue_orders(form_url: str, count: int, concurrency: int) -> None:
     """`count` valid orders through gunicorn, from `concurrency` threads (untimed set-up)."""
-    local = threading.local()
 
-    def one(_index: int) -> None:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        post_order(local.session, form_url, fetch_form(local.session, form_url))
+    def one(session: requests.Session, _index: int) -> None:
+        post_order(session, form_url, fetch_form(session, form_url))
 
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(one, range(count)))  # re-raises the first failure
+    in_threads(count, concurrency, one)
 
 
 # --- Results ------------------------------------------------------------------------------
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
-@dataclass
-class Distribution:
-    measure: str
-    n: int
-    median_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
-
-    @classmethod
-    def of(cls, measure: str, seconds: list[float]) -> Distribution:
-        values = sorted(seconds)
-        return cls(
-            measure=measure,
-            n=len(values),
-            median_ms=1000 * statistics.median(values) if values else math.nan,
-            p90_ms=1000 * percentile(values, 90),
-            p99_ms=1000 * percentile(values, 99),
-            max_ms=1000 * values[-1] if values else math.nan,
-        )
 
 
 @dataclass
@@ -601,14 +331,6 @@ class Results:
     outbox: dict[str, int] = field(default_factory=dict)
     distinct_message_ids: int = 0
     received: int = 0
-
-
-def rate_or_nan(count: float, seconds: float) -> float:
-    return count / seconds if seconds > 0 else math.nan
-
-
-def cpu_percent(cpu: float, wall: float) -> float:
-    return 100 * cpu / wall if wall > 0 else math.nan
 
 
 # --- The two parts ------------------------------------------------------------------------
@@ -677,12 +399,12 @@ def run_latency(
         worker.wait_started()
         progress(f"latency: {m} POSTs at {rate:g}/s with the worker running")
         started = last_sent = time.perf_counter()
-        for index, tokens in enumerate(forms):
+        for index, form in enumerate(forms):
             delay = started + index / rate - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
             sent = last_sent = time.perf_counter()
-            location = post_order(session, form_url, tokens)
+            location = post_order(session, form_url, form)
             answered.append(time.perf_counter() - sent)
             posted[receipt_reference(session, gunicorn.url, location)] = sent
         sink.wait_for(first + EMAILS_PER_ORDER * m, worker.alive)
@@ -734,15 +456,10 @@ def describe_check(check: MailCheck) -> str:
 
 
 def print_report(settings: dict[str, Any], results: Results, ok: bool, out: IO[str]) -> None:
-    def say(line: str = "") -> None:
-        print(line, file=out)
-
+    say = printer(out)
     s = settings
     say()
-    say(
-        f"BL Intake delivery benchmark — {s['cpu_cores']} CPU cores, Python {s['python']}, "
-        f"gunicorn {s['gunicorn']}, aiosmtpd {s['aiosmtpd']}"
-    )
+    say(headline("BL Intake delivery benchmark", s, f"aiosmtpd {s['aiosmtpd']}"))
     say(f"database: {s['database']}")
     say(
         f"SMTP sink: aiosmtpd on 127.0.0.1:{s['smtp_port']}, a thread of this process; "
@@ -752,17 +469,14 @@ def print_report(settings: dict[str, Any], results: Results, ok: bool, out: IO[s
         "worker: one `flask --app wsgi intake worker` subprocess per part, "
         f"INTAKE_WORKER_POLL_SECONDS={s['poll_seconds']:g}"
     )
-    say(
-        f"gunicorn: --workers {s['workers']} --threads {s['threads']} "
-        f"({s['worker_class']} worker), wsgi:app on 127.0.0.1"
-    )
+    say(gunicorn_line(s, "wsgi:app on 127.0.0.1"))
     say(
         f"throughput: {s['submissions']} orders queued by POST first ({s['concurrency']} client "
         f"threads, untimed) → {EMAILS_PER_ORDER * s['submissions']} e-mail jobs "
         f"(+{s['submissions']} Salesforce jobs this worker does not take)"
     )
     say(f"latency: {s['posts']} POSTs at {s['rate']:g}/s from one client thread, worker running")
-    say(f"load average before the run (1 min): {s['load_before']:.2f}")
+    say(load_line(s))
 
     t = results.throughput
     if t is not None:
@@ -824,30 +538,31 @@ def print_report(settings: dict[str, Any], results: Results, ok: bool, out: IO[s
 def benchmark(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
-    tmp = Path(tempfile.mkdtemp(prefix="intake-bench-delivery-"))
     results = Results()
-    sink: SmtpSink | None = None
     gunicorn: Gunicorn | None = None
-    try:
-        with fresh_database(args.database_url, tmp) as (database_url, database_label):
-            (smtp_port,) = free_ports(1)
-            env = clean_environment(database_url, tmp, smtp_port, args.poll)
-            migrate(env)
-            sink = SmtpSink(smtp_port)
-            sink.start()
-            try:
-                gunicorn = Gunicorn.start(args, env, tmp)
-                gunicorn.wait_until_answering("/pjecer/")
-                results.throughput = run_throughput(args, env, gunicorn, sink, tmp)
-                results.latency = run_latency(args, env, gunicorn, sink, tmp)
-            finally:
-                if gunicorn is not None:
-                    stop_process(gunicorn.process)
-                sink.stop()
-            results.outbox = outbox_counts(database_url)
-            all_mail = read_mail(sink.since(0))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with (
+        temp_dir("intake-bench-delivery-") as tmp,
+        fresh_database(args.database_url, tmp) as (database_url, database_label),
+    ):
+        (smtp_port,) = free_ports(1)
+        env = clean_environment(database_url, tmp, smtp_port, args.poll)
+        migrate(env)
+        sink = SmtpSink(smtp_port)
+        sink.start()
+        try:
+            gunicorn = Gunicorn.start(
+                "wsgi:app", args.workers, args.threads, env, tmp / "gunicorn.log"
+            )
+            gunicorn.wait_until_answering("/pjecer/")
+            results.throughput = run_throughput(args, env, gunicorn, sink, tmp)
+            results.latency = run_latency(args, env, gunicorn, sink, tmp)
+        finally:
+            if gunicorn is not None:
+                gunicorn.stop()
+            sink.stop()
+        with Tables(database_url) as tables:
+            results.outbox = tables.outbox_counts()
+        all_mail = read_mail(sink.since(0))
 
     results.received = len(all_mail)
     results.distinct_message_ids = len({m.message_id for m in all_mail})
@@ -863,16 +578,12 @@ def benchmark(args: argparse.Namespace) -> int:
         and sum(v for k, v in outbox.items() if k.startswith("email/")) == expected
     )
     settings = {
-        "cpu_cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "gunicorn": version("gunicorn"),
+        **machine_settings(),
         "aiosmtpd": version("aiosmtpd"),
         "database": database_label,
         "smtp_port": smtp_port,
         "poll_seconds": args.poll,
-        "workers": args.workers,
-        "threads": args.threads,
-        "worker_class": "gthread" if args.threads > 1 else "sync",
+        **gunicorn_settings(args.workers, args.threads),
         "submissions": args.submissions,
         "concurrency": args.concurrency,
         "posts": args.posts,
@@ -880,8 +591,7 @@ def benchmark(args: argparse.Namespace) -> int:
         "load_before": load_before,
     }
     print_report(settings, results, ok, sys.stdout)
-    run_seconds = time.perf_counter() - started
-    print(f"\nrun time: {run_seconds:.1f} s")
+    run_seconds = print_run_time(started)
     if args.json:
         report = {
             "settings": settings,
@@ -889,22 +599,8 @@ def benchmark(args: argparse.Namespace) -> int:
             "ok": ok,
             "run_seconds": run_seconds,
         }
-        Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    return 0 if ok else 1
-
-
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
-
-
-def positive_float(value: str) -> float:
-    number = float(value)
-    if not number > 0 or math.isinf(number):
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return number
+        write_json(args.json, report)
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -921,45 +617,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--rate", type=positive_float, default=10.0, help="latency: POSTs per second (10)"
     )
-    parser.add_argument(
-        "--poll",
-        type=positive_float,
-        default=0.05,
-        help="INTAKE_WORKER_POLL_SECONDS, the worker's idle poll interval (0.05)",
-    )
-    parser.add_argument("--workers", type=positive, default=2, help="gunicorn workers (2)")
-    parser.add_argument("--threads", type=positive, default=1, help="gunicorn threads (1)")
+    add_poll_option(parser)
+    add_gunicorn_options(parser)
     parser.add_argument(
         "--concurrency",
         type=positive,
         default=4,
         help="client threads queueing the throughput orders (4)",
     )
-    parser.add_argument(
-        "--database-url",
-        help="a PostgreSQL server to benchmark on instead of SQLite, e.g. "
-        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres; the bench creates and drops "
-        "its own database there",
-    )
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    add_database_and_json_options(parser)
     return parser.parse_args(argv)
-
-
-def _stop_on_sigterm(_signum: int, _frame: object) -> NoReturn:
-    raise SystemExit(128 + signal.SIGTERM)  # runs the finally blocks: processes, sink, DB, tmp
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    try:
-        return benchmark(args)
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; servers and worker stopped", file=sys.stderr)
-        return 130
+    return run_benchmark(lambda: benchmark(args), "servers and worker stopped")
 
 
 if __name__ == "__main__":

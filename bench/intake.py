@@ -40,58 +40,58 @@ import argparse
 import json
 import math
 import os
-import platform
-import re
-import secrets
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from html.parser import HTMLParser
-from importlib.metadata import version
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any
 
 import requests
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    REPO,
+    TIMEOUT,
+    VALID_ORDER,
+    BenchError,
+    FreshForm,
+    Gunicorn,
+    Tables,
+    add_database_and_json_options,
+    add_gunicorn_options,
+    app_environment,
+    cpu_percent,
+    describe,
+    fetch_form,
+    free_ports,
+    fresh_database,
+    gunicorn_line,
+    gunicorn_settings,
+    headline,
+    load_line,
+    machine_settings,
+    migrate,
+    percentile,
+    positive,
+    post_form,
+    print_run_time,
+    printer,
+    progress,
+    rate_or_nan,
+    run_benchmark,
+    temp_dir,
+    write_json,
+)
 
 # Run as a script, this file is `intake` on sys.path and hides the app's package, so it never
-# imports the app: it migrates with the app's CLI, serves it with gunicorn and counts with SQL.
-REPO = Path(__file__).resolve().parent.parent
-TIMEOUT = 30.0  # seconds, per request
-START_TIMEOUT = 30.0  # seconds for a server to answer after it was started
-
+# imports the app (nor does common.py, which it imports from bench/): it migrates with the
+# app's CLI, serves it with gunicorn and counts with SQL.
 BARE = "GET /bare"
 FORM = "GET /pjecer/"
 POST = "POST /pjecer/"
-
-# A valid pamphlet order (DESIGN.md, "Fields"); postcode 8000 gives the town, city stays empty.
-VALID_ORDER: dict[str, str] = {
-    "organisation": "Boligselskabet Søbo",
-    "first_name": "Åse",
-    "last_name": "Bøgh",
-    "email": "aase@example.dk",
-    "phone": "33762040",
-    "municipality": "101",
-    "consent": "y",
-    "quantity-kommunesamarbejde": "5",
-    "street": "Søndergade 1",
-    "postcode": "8000",
-    "city": "",
-}
-
-
-class BenchError(Exception):
-    """The benchmark could not run (a server did not start, set-up failed, …)."""
 
 
 # --- The load generator (the --drive process) ---------------------------------------------
@@ -117,40 +117,6 @@ class Stats:
     driver_cpu_percent: float  # the driver's CPU time over the batch's wall time
     warmup_errors: int
     first_error: str | None
-
-
-@dataclass(frozen=True)
-class FreshForm:
-    cookie: str  # the Cookie header of the session the form was shown in
-    tokens: dict[str, str]  # csrf_token and form_token
-
-
-class _HiddenInputs(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attr = dict(attrs)
-        name = attr.get("name")
-        if tag == "input" and attr.get("type") == "hidden" and name:
-            self.values[name] = attr.get("value") or ""
-
-
-def hidden_inputs(html: str) -> dict[str, str]:
-    parser = _HiddenInputs()
-    parser.feed(html)
-    return parser.values
-
-
-def describe(response: requests.Response) -> str:
-    """HTTP status, where it pointed, and the start of the page's main text."""
-    body = response.text
-    main = re.search(r"<main\b.*?</main>", body, re.DOTALL)
-    words = " ".join(re.sub(r"<[^>]+>", " ", main.group(0) if main else body).split())
-    location = response.headers.get("Location")
-    where = f" -> {location}" if location else ""
-    return f"HTTP {response.status_code}{where}: {words[:300]}"
 
 
 def timed(send: Callable[[], requests.Response], expect: int) -> Call:
@@ -198,14 +164,6 @@ def run_batch(count: int, concurrency: int, send: Send) -> tuple[list[Call], flo
     return results, time.perf_counter() - started, time.process_time() - cpu_started
 
 
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
 @dataclass
 class Scenario:
     """One scenario's requests: `sender(offset)` sends the request numbered offset + index."""
@@ -231,11 +189,11 @@ class Scenario:
             requests=len(self.calls),
             errors=sum(not c.ok for c in self.calls),
             seconds=self.wall,
-            req_per_s=len(self.calls) / self.wall if self.wall else math.nan,
+            req_per_s=rate_or_nan(len(self.calls), self.wall),
             p50_ms=1000 * percentile(latencies, 50),
             p99_ms=1000 * percentile(latencies, 99),
             mean_ms=1000 * sum(latencies) / len(latencies) if latencies else math.nan,
-            driver_cpu_percent=100 * self.cpu / self.wall if self.wall else math.nan,
+            driver_cpu_percent=cpu_percent(self.cpu, self.wall),
             warmup_errors=sum(not c.ok for c in self.warmup),
             first_error=failed[0].error if failed else None,
         )
@@ -256,15 +214,10 @@ def fetch_forms(url: str, count: int, concurrency: int) -> list[FreshForm]:
     forms: list[FreshForm | None] = [None] * count
 
     def send(session: requests.Session, index: int) -> Call:
-        response = session.get(url, timeout=TIMEOUT)
-        if response.status_code != 200:
-            return Call(False, 0.0, describe(response))
-        fields = hidden_inputs(response.text)
-        missing = {"csrf_token", "form_token"} - fields.keys()
-        cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
-        if missing or not cookie:
-            return Call(False, 0.0, f"form without {sorted(missing) or 'a session cookie'}")
-        forms[index] = FreshForm(cookie, {k: fields[k] for k in ("csrf_token", "form_token")})
+        try:
+            forms[index] = fetch_form(session, url)
+        except BenchError as exc:
+            return Call(False, 0.0, str(exc))
         return Call(True, 0.0)
 
     calls, _, _ = run_batch(count, concurrency, send)
@@ -280,24 +233,11 @@ def poster(url: str, forms: list[FreshForm]) -> Callable[[int], Send]:
     def sender(offset: int) -> Send:
         def send(session: requests.Session, index: int) -> Call:
             form = forms[offset + index]
-            return timed(
-                lambda: session.post(
-                    url,
-                    data={**form.tokens, **VALID_ORDER},
-                    headers={"Cookie": form.cookie},  # an explicit Cookie header beats the jar
-                    allow_redirects=False,
-                    timeout=TIMEOUT,
-                ),
-                303,
-            )
+            return timed(lambda: post_form(session, url, form, VALID_ORDER), 303)
 
         return send
 
     return sender
-
-
-def progress(message: str) -> None:
-    print(f"  … {message}", file=sys.stderr, flush=True)
 
 
 def drive(config: dict[str, Any]) -> int:
@@ -328,154 +268,23 @@ def drive(config: dict[str, Any]) -> int:
         offset += size
     posts_ok = sum(c.ok for c in [*scenarios[2].warmup, *scenarios[2].calls])
     json.dump({"stats": [asdict(s.stats()) for s in scenarios], "posts_ok": posts_ok}, sys.stdout)
-    return 0
-
-
-# --- The servers and the database ---------------------------------------------------------
-
-
-@dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def clean_environment(database_url: str, tmp: Path) -> dict[str, str]:
-    """This shell's environment without INTAKE_* and GUNICORN_CMD_ARGS, plus the bench's."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("INTAKE_") and key != "GUNICORN_CMD_ARGS"
-    }
-    env.update(
-        SECRET_KEY=secrets.token_hex(32),
-        INTAKE_DATABASE_URL=database_url,
-        INTAKE_MIN_FILL_SECONDS="0",
-        INTAKE_MAIL_DIR=str(tmp / "mail"),
-    )
-    return env
-
-
-def gunicorn_command(app: str, port: int, args: argparse.Namespace) -> list[str]:
-    return [
-        sys.executable, "-m", "gunicorn",
-        "--workers", str(args.workers),
-        "--threads", str(args.threads),
-        "--bind", f"127.0.0.1:{port}",
-        "--log-level", "warning",
-        app,
-    ]  # fmt: skip
-
-
-def start_server(
-    name: str, app: str, port: int, args: argparse.Namespace, env: dict[str, str], tmp: Path
-) -> Server:
-    log = tmp / f"{name}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            gunicorn_command(app, port, args), cwd=REPO, env=env, stdout=out, stderr=out
-        )
-    return Server(name, process, f"http://127.0.0.1:{port}", log)
-
-
-def log_tail(server: Server, lines: int = 60) -> str:
-    with suppress(OSError):
-        return "\n".join(server.log.read_text(errors="replace").splitlines()[-lines:])
-    return ""
-
-
-def wait_until_answering(server: Server, path: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise BenchError(f"{server.name} server exited at start:\n{log_tail(server)}")
-        with suppress(requests.RequestException):
-            if requests.get(server.url + path, timeout=2).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise BenchError(f"{server.name} server did not answer {path} in time:\n{log_tail(server)}")
-
-
-def stop_server(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-
-
-@contextmanager
-def fresh_database(database_url: str | None, tmp: Path) -> Iterator[tuple[str, str]]:
-    """A fresh, empty database: its URL and how to name it in the output."""
-    if database_url is None:
-        path = tmp / "bench.sqlite3"
-        yield f"sqlite:///{path}", f"SQLite, {path}"
-        return
-    url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
-        raise BenchError("--database-url must be a PostgreSQL URL (SQLite is the default)")
-    name = f"intake_bench_{secrets.token_hex(4)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        try:
-            with admin.connect() as conn:
-                conn.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
-        except OperationalError as exc:
-            raise BenchError(f"cannot create a database on {url!r}: {exc}") from exc
-        try:
-            server = f"{url.host or 'localhost'}:{url.port or 5432}"
-            yield (
-                url.set(database=name).render_as_string(hide_password=False),
-                f"PostgreSQL, fresh database {name} on {server}",
-            )
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
-def migrate(env: dict[str, str]) -> None:
-    command = [sys.executable, "-m", "flask", "--app", "wsgi", "intake", "db", "upgrade"]
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise BenchError(f"migration failed:\n{done.stdout}{done.stderr}")
-
-
-def stored_counts(database_url: str) -> dict[str, int]:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return {
-                name: int(conn.scalar(text(sql)) or 0)
-                for name, sql in {
-                    "submissions": "SELECT count(*) FROM intake_submissions",
-                    "distinct_references": "SELECT count(DISTINCT reference) "
-                    "FROM intake_submissions",
-                    "order_lines": "SELECT count(*) FROM intake_order_lines",
-                    "delivery_jobs": "SELECT count(*) FROM intake_delivery_jobs",
-                }.items()
-            }
-    finally:
-        engine.dispose()
+    return EXIT_OK
 
 
 # --- The run and the report ---------------------------------------------------------------
+
+
+def stored_counts(database_url: str) -> dict[str, int]:
+    with Tables(database_url) as tables:
+        return {
+            name: tables.scalar(sql)
+            for name, sql in {
+                "submissions": "SELECT count(*) FROM intake_submissions",
+                "distinct_references": "SELECT count(DISTINCT reference) FROM intake_submissions",
+                "order_lines": "SELECT count(*) FROM intake_order_lines",
+                "delivery_jobs": "SELECT count(*) FROM intake_delivery_jobs",
+            }.items()
+        }
 
 
 def run_driver(config: dict[str, Any]) -> dict[str, Any]:
@@ -502,25 +311,17 @@ def ratios(stats: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 def print_report(
     settings: dict[str, Any], stats: list[dict[str, Any]], check: dict[str, Any], out: IO[str]
 ) -> None:
-    def say(line: str = "") -> None:
-        print(line, file=out)
-
+    say = printer(out)
     say()
-    say(
-        f"BL Intake benchmark — {settings['cpu_cores']} CPU cores, Python "
-        f"{settings['python']}, gunicorn {settings['gunicorn']}"
-    )
-    say(
-        f"gunicorn: --workers {settings['workers']} --threads {settings['threads']} "
-        f"({settings['worker_class']} worker), same for both apps, on 127.0.0.1"
-    )
+    say(headline("BL Intake benchmark", settings))
+    say(gunicorn_line(settings, "same for both apps, on 127.0.0.1"))
     say(
         f"driver: {settings['concurrency']} threads (one requests.Session each), "
         f"{settings['requests']} timed requests per scenario after {settings['warmup']} "
         f"warm-up, in {settings['rounds']} rounds taking the scenarios in turn"
     )
     say(f"database: {settings['database']}")
-    say(f"load average before the run (1 min): {settings['load_before']:.2f}")
+    say(load_line(settings))
     say()
     say(
         f"{'scenario':<15} {'requests':>8} {'errors':>6} {'req/s':>8} {'p50 ms':>8} "
@@ -561,36 +362,46 @@ def print_report(
 def benchmark(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
-    tmp = Path(tempfile.mkdtemp(prefix="intake-bench-"))
-    servers: list[Server] = []
-    try:
-        with fresh_database(args.database_url, tmp) as (database_url, database_label):
-            env = clean_environment(database_url, tmp)
-            migrate(env)
-            app_port, bare_port = free_ports(2)
-            try:
-                servers.append(start_server("app", "wsgi:app", app_port, args, env, tmp))
+    servers: list[Gunicorn] = []
+    with (
+        temp_dir("intake-bench-") as tmp,
+        fresh_database(args.database_url, tmp) as (database_url, database_label),
+    ):
+        env = app_environment(database_url, tmp)
+        migrate(env)
+        app_port, bare_port = free_ports(2)
+        try:
+            for name, app, port in [
+                ("app", "wsgi:app", app_port),
+                ("bare", "bench.bare_app:app", bare_port),
+            ]:
                 servers.append(
-                    start_server("bare", "bench.bare_app:app", bare_port, args, env, tmp)
+                    Gunicorn.start(
+                        app,
+                        args.workers,
+                        args.threads,
+                        env,
+                        tmp / f"{name}.log",
+                        name=f"{name} server",
+                        port=port,
+                    )
                 )
-                wait_until_answering(servers[0], "/pjecer/")
-                wait_until_answering(servers[1], "/bare")
-                result = run_driver(
-                    {
-                        "app_url": servers[0].url,
-                        "bare_url": servers[1].url,
-                        "requests": args.requests,
-                        "warmup": args.warmup,
-                        "concurrency": args.concurrency,
-                        "rounds": args.rounds,
-                    }
-                )
-            finally:
-                for server in servers:
-                    stop_server(server)
-            counts = stored_counts(database_url)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            servers[0].wait_until_answering("/pjecer/")
+            servers[1].wait_until_answering("/bare")
+            result = run_driver(
+                {
+                    "app_url": servers[0].url,
+                    "bare_url": servers[1].url,
+                    "requests": args.requests,
+                    "warmup": args.warmup,
+                    "concurrency": args.concurrency,
+                    "rounds": args.rounds,
+                }
+            )
+        finally:
+            for server in servers:
+                server.stop()
+        counts = stored_counts(database_url)
 
     stats: list[dict[str, Any]] = result["stats"]
     check = {
@@ -599,22 +410,17 @@ def benchmark(args: argparse.Namespace) -> int:
         "ok": counts["submissions"] == result["posts_ok"] == counts["distinct_references"],
     }
     settings = {
-        "workers": args.workers,
-        "threads": args.threads,
-        "worker_class": "gthread" if args.threads > 1 else "sync",
+        **gunicorn_settings(args.workers, args.threads),
         "concurrency": args.concurrency,
         "requests": args.requests,
         "warmup": args.warmup,
         "rounds": args.rounds,
         "database": database_label,
-        "cpu_cores": os.cpu_count(),
         "load_before": load_before,
-        "python": platform.python_version(),
-        "gunicorn": version("gunicorn"),
+        **machine_settings(),
     }
     print_report(settings, stats, check, sys.stdout)
-    run_seconds = time.perf_counter() - started
-    print(f"\nrun time: {run_seconds:.1f} s")
+    run_seconds = print_run_time(started)
     if args.json:
         report = {
             "settings": settings,
@@ -623,22 +429,14 @@ def benchmark(args: argparse.Namespace) -> int:
             "stored": check,
             "run_seconds": run_seconds,
         }
-        Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        write_json(args.json, report)
     failed = any(s["errors"] or s["warmup_errors"] for s in stats) or not check["ok"]
-    return 1 if failed else 0
-
-
-def positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=positive, default=2, help="gunicorn workers (2)")
-    parser.add_argument("--threads", type=positive, default=1, help="gunicorn threads (1)")
+    add_gunicorn_options(parser)
     parser.add_argument("--concurrency", type=positive, default=8, help="driver threads (8)")
     parser.add_argument(
         "--requests", type=positive, default=2000, help="timed requests per scenario (2000)"
@@ -652,13 +450,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=5,
         help="split the timed requests into this many rounds that take the scenarios in turn (5)",
     )
-    parser.add_argument(
-        "--database-url",
-        help="a PostgreSQL server to benchmark on instead of SQLite, e.g. "
-        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres; the bench creates and drops "
-        "its own database there",
-    )
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    add_database_and_json_options(parser)
     parser.add_argument("--drive", metavar="CONFIG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.warmup < 0:
@@ -666,23 +458,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _stop_on_sigterm(_signum: int, _frame: object) -> NoReturn:
-    raise SystemExit(128 + signal.SIGTERM)  # runs the finally blocks: servers, temp dir, DB
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.drive:
         return drive(json.loads(args.drive))
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    try:
-        return benchmark(args)
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped", file=sys.stderr)
-        return 130
+    return run_benchmark(lambda: benchmark(args), "servers stopped")
 
 
 if __name__ == "__main__":
