@@ -20,6 +20,7 @@ TEMPLATE_FOR_TARGET = {
     JobTarget.PAMPHLET_OFFICE: "pamphlet_office",
     JobTarget.CONSULTANT: "consultant",
     JobTarget.REQUESTER: "receipt",
+    JobTarget.SHIPPED: "shipped",  # "your pamphlets are on their way" (intake.orders)
 }
 
 
@@ -71,6 +72,7 @@ def compose(job: DeliveryJob, routing: Routing, sender: str) -> IntakeMessage:
         JobTarget.PAMPHLET_OFFICE: ((routing.office.name, routing.office.email), requester),
         JobTarget.CONSULTANT: ((consultant.name, consultant.email), requester),
         JobTarget.REQUESTER: (requester, (consultant.name, consultant.email)),
+        JobTarget.SHIPPED: (requester, (routing.office.name, routing.office.email)),
     }
     if job.target not in recipients:
         raise PermanentDeliveryError(f"Ingen e-mail for modtageren {job.target.value!r}")

@@ -1,1 +1,208 @@
-"""The back office: orders (being written)."""
+"""The back office's order pages: the list, one order and its actions, the CSV, the slips.
+
+The life cycle itself (what may follow what, stock, the e-mail) lives in intake.orders; these
+views only read the request, check its CSRF token, and say in Danish what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from forms.staff import ActionForm, CancelForm, ShipForm
+from intake import orders
+from intake.backoffice import bp, requires
+from intake.db import get_session
+from intake.models import StaffRole, Submission
+from intake.timefmt import DANISH_TIME
+
+CSRF_REFUSED = (
+    "Handlingen blev ikke udført, fordi sikkerhedsnøglen manglede eller var udløbet. "
+    "Gå tilbage, genindlæs siden, og prøv igen."
+)
+
+
+def _filters() -> tuple[str, str]:
+    """The list's ?status= and ?q=, as given (an unknown status shows every order)."""
+    return request.args.get("status", "").strip(), request.args.get("q", "").strip()[:200]
+
+
+@bp.get("/orders/", endpoint="orders")
+@requires(StaffRole.OFFICE)
+def orders_list() -> str:
+    status, q = _filters()
+    session = get_session()
+    found = orders.search_orders(
+        session,
+        status=status,
+        q=q,
+        page=request.args.get("page", 1, type=int) or 1,
+        page_size=max(1, int(current_app.config["INTAKE_ADMIN_PAGE_SIZE"])),
+    )
+    return render_template(
+        "intake/admin/orders.html",
+        found=found,
+        status=status,
+        q=q,
+        filters=orders.STATUS_FILTERS,
+        counts=orders.filter_counts(session),
+        labels=orders.STATUS_LABELS,
+        total_quantity=orders.total_quantity,
+    )
+
+
+@bp.get("/orders/<reference>")
+@requires(StaffRole.OFFICE)
+def order(reference: str) -> str:
+    session = get_session()
+    found = _order_or_404(reference)
+    return render_template(
+        "intake/admin/order.html",
+        order=found,
+        labels=orders.STATUS_LABELS,
+        action_labels=orders.ACTION_LABELS,
+        history=orders.history(session, found),
+        shipped_email=orders.shipped_email(session, found),
+        possible={status.value for status in orders.possible(found)},
+        ship_form=ShipForm(formdata=None),
+        cancel_form=CancelForm(formdata=None),
+        total_quantity=orders.total_quantity(found),
+    )
+
+
+@bp.post("/orders/<reference>/pack")
+@requires(StaffRole.OFFICE)
+def order_pack(reference: str) -> Response | tuple[str, int]:
+    found = _order_or_404(reference)
+    if (refused := _refuse_without_csrf(ActionForm())) is not None:
+        return refused
+    return _apply(
+        found,
+        lambda: orders.mark_packed(get_session(), found, current_user.email),
+        f"Ordren {found.reference} er markeret som pakket.",
+    )
+
+
+@bp.post("/orders/<reference>/ship")
+@requires(StaffRole.OFFICE)
+def order_ship(reference: str) -> Response | tuple[str, int]:
+    found = _order_or_404(reference)
+    form = ShipForm()
+    if (refused := _refuse_without_csrf(form)) is not None:
+        return refused
+    if form.errors:
+        return _back(found, *_messages(form))
+    note = form.note.data or ""
+    try:
+        shipped = orders.mark_shipped(get_session(), found, current_user.email, note)
+    except orders.OrderError as error:
+        return _back(found, str(error))
+    messages = [
+        f"Ordren {found.reference} er markeret som afsendt. Bestilleren får en e-mail om, "
+        "at pjecerne er på vej."
+    ]
+    messages += [
+        f"Bemærk: Der var kun {short.in_stock} stk. af »{short.title}« på lager, men der er "
+        f"sendt {short.shipped}. Lageret er sat til 0 – tjek det."
+        for short in shipped.shortages
+    ]
+    return _back(found, *messages)
+
+
+@bp.post("/orders/<reference>/cancel")
+@requires(StaffRole.OFFICE)
+def order_cancel(reference: str) -> Response | tuple[str, int]:
+    found = _order_or_404(reference)
+    form = CancelForm()
+    if (refused := _refuse_without_csrf(form)) is not None:
+        return refused
+    if form.errors:
+        return _back(found, *_messages(form))
+    return _apply(
+        found,
+        lambda: orders.mark_cancelled(
+            get_session(), found, current_user.email, form.reason.data or ""
+        ),
+        f"Ordren {found.reference} er annulleret.",
+    )
+
+
+@bp.get("/orders.csv")
+@requires(StaffRole.OFFICE)
+def orders_csv() -> Response:
+    """Every order that matches the list's filters (all pages), for Excel."""
+    status, q = _filters()
+    body = orders.orders_csv(orders.all_matching(get_session(), status=status, q=q))
+    filename = orders.csv_filename(datetime.now(DANISH_TIME))
+    response = Response(body, content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/orders/<reference>/slip")
+@requires(StaffRole.OFFICE)
+def slip(reference: str) -> str:
+    found = _order_or_404(reference)
+    return _slips([found], f"Pakkeseddel {found.reference}")
+
+
+@bp.get("/slips")
+@requires(StaffRole.OFFICE)
+def slips() -> str:
+    return _slips(orders.waiting_orders(get_session()), "Pakkesedler for ventende ordrer")
+
+
+def _slips(chosen: list[Submission], title: str) -> str:
+    return render_template(
+        "intake/admin/slips.html",
+        orders=chosen,
+        title=title,
+        labels=orders.STATUS_LABELS,
+        total_quantity=orders.total_quantity,
+        printed_at=datetime.now(DANISH_TIME),
+    )
+
+
+# -- Helpers --------------------------------------------------------------------------------
+
+
+def _order_or_404(reference: str) -> Submission:
+    found = orders.find_order(get_session(), reference)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _refuse_without_csrf(form: FlaskForm) -> tuple[str, int] | None:
+    """Validate the form; a missing or stale CSRF token answers 400, other errors wait."""
+    form.validate()
+    csrf = getattr(form, "csrf_token", None)  # absent when a host app turns CSRF off
+    if csrf is not None and csrf.errors:
+        return render_template(
+            "intake/admin/error.html", title="Handlingen blev afvist", message=CSRF_REFUSED
+        ), 400
+    return None
+
+
+def _messages(form: FlaskForm) -> list[str]:
+    return [message for errors in form.errors.values() for message in errors]
+
+
+def _apply(found: Submission, change: Callable[[], object], done: str) -> Response:
+    try:
+        change()
+    except orders.OrderError as error:
+        return _back(found, str(error))
+    return _back(found, done)
+
+
+def _back(found: Submission, *messages: str) -> Response:
+    for message in messages:
+        flash(message)
+    return redirect(url_for("intake_admin.order", reference=found.reference), code=303)
