@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import smtplib
@@ -33,8 +34,12 @@ class _TimedConnection(flask_mail.Connection):
     def __init__(self, mail: flask_mail._Mail, timeout: float, ca_bundle: str | None) -> None:
         super().__init__(mail)
         self.timeout = timeout
+        self.ca_bundle = ca_bundle
+
+    @property
+    def tls(self) -> ssl.SSLContext:
         # smtplib's own TLS default does not check the server's certificate; we do.
-        self.tls = ssl.create_default_context(cafile=ca_bundle)
+        return _tls_context(self.ca_bundle)
 
     def configure_host(self) -> smtplib.SMTP:
         # local_hostname: smtplib would otherwise ask DNS for our FQDN on every connection.
@@ -66,6 +71,12 @@ class _TimedConnection(flask_mail.Connection):
             self.host.quit()
         except (smtplib.SMTPException, OSError):
             self.host.close()  # the server went away; the outcome is already decided
+
+
+@functools.cache
+def _tls_context(ca_bundle: str | None) -> ssl.SSLContext:
+    """Built once: loading the system's certificates takes tens of milliseconds."""
+    return ssl.create_default_context(cafile=ca_bundle)
 
 
 def classify_smtp_error(error: Exception) -> DeliveryError:
