@@ -26,6 +26,8 @@ from werkzeug.serving import make_server
 from intake import create_app, migrate
 from intake.models import Base
 
+pytest_plugins = ["tests.browser_support"]  # the `browser` fixture (Debian's Chromium)
+
 TEST_SECRET = "test-secret-key"
 
 
@@ -90,15 +92,27 @@ def _reset_postgres(url: str, seed: list[dict[str, Any]]) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        path = tmp_path / "intake.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
-    url, seed = request.getfixturevalue("postgres_database")
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh copy of the migrated SQLite database."""
+    path = tmp_path / "intake.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def postgres_url(postgres_database: tuple[str, list[dict[str, Any]]]) -> str:
+    """This test process's PostgreSQL database, emptied but for the seeded catalogue."""
+    url, seed = postgres_database
     _reset_postgres(url, seed)
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test that uses the app runs on both; a module can override this with one of
+    `sqlite_url` / `postgres_url` (browser tests: SQLite only)."""
+    return request.getfixturevalue(f"{'sqlite' if request.param == 'sqlite' else 'postgres'}_url")
 
 
 @pytest.fixture

@@ -1,50 +1,32 @@
 """The back office's orders in a real browser: sign in, find an order, ship it, print slips.
 
-Debian's Chromium through Playwright, as in tests/test_browser.py (whose launch settings and
-axe helper this reuses); SQLite only. Screenshots of the order list, the order page and the
-printed packing slips go to test-output/ (git-ignored), and the slips also as an A4 PDF.
+Debian's Chromium through Playwright (tests/browser_support.py); SQLite only. Screenshots of
+the order list, the order page and the printed packing slips go to test-output/ (git-ignored),
+and the slips also as an A4 PDF.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.models import OrderStatus, Submission
-from tests.conftest import OFFICE_EMAIL, STAFF_PASSWORD, missing_part
+from tests.browser_support import OUTPUT_DIR, axe_violations
+from tests.conftest import OFFICE_EMAIL, STAFF_PASSWORD
 from tests.helpers import VALID_ORDER, submit
-from tests.test_browser import CHROMIUM_ARGS, OUTPUT_DIR, _chromium_executable, axe_violations
 
 NOTE = "Pakkenummer 00370 7239 – GLS"
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> str:
+def database_url(sqlite_url: str) -> str:
     """SQLite only (overrides conftest's SQLite/PostgreSQL parametrisation)."""
-    path = tmp_path / "intake.sqlite3"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = _chromium_executable()
-    if executable is None:
-        missing_part(
-            "Chromium: no executable at INTAKE_CHROMIUM, on PATH or at /usr/bin/chromium "
-            "(apt-get install chromium, or set INTAKE_CHROMIUM)"
-        )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    return sqlite_url
 
 
 @pytest.fixture

@@ -8,32 +8,19 @@ Full-page screenshots of the error and receipt pages go to test-output/ (git-ign
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.models import Submission
-from tests.conftest import missing_part
+from tests.browser_support import OUTPUT_DIR, axe_violations
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-sync",
-]
-OUTPUT_DIR = Path(__file__).resolve().parent.parent / "test-output"
 PHONE = {"width": 375, "height": 740}
 HONEYPOT = "website"
 
@@ -55,35 +42,9 @@ FOCUS_JS = """() => {
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> str:
+def database_url(sqlite_url: str) -> str:
     """SQLite only (overrides conftest's SQLite/PostgreSQL parametrisation)."""
-    path = tmp_path / "intake.sqlite3"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
-
-
-def _chromium_executable() -> str | None:
-    """INTAKE_CHROMIUM when set (and only it), else `chromium` on PATH, else Debian's path."""
-    configured = os.environ.get("INTAKE_CHROMIUM")
-    candidates = [configured] if configured else [shutil.which("chromium"), "/usr/bin/chromium"]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = _chromium_executable()
-    if executable is None:
-        missing_part(
-            "Chromium: no executable at INTAKE_CHROMIUM, on PATH or at /usr/bin/chromium "
-            "(apt-get install chromium, or set INTAKE_CHROMIUM)"
-        )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    return sqlite_url
 
 
 class Visit:
@@ -198,20 +159,6 @@ def check_receipt(page: Page, heading: str, prefix: str) -> str:
     reference = page.locator(".reference").inner_text()
     assert re.fullmatch(rf"{prefix}-20\d\d-00001", reference), reference
     return reference
-
-
-def axe_violations(page: Page) -> str:
-    """axe-core's violations on the page, readably; empty when there are none."""
-    violations = Axe().run(page).response["violations"]
-    lines = []
-    for violation in violations:
-        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
-        lines.append(f"  {violation['helpUrl']}")
-        for node in violation["nodes"]:
-            target = " ".join(str(t) for t in node["target"])
-            summary = " ".join(node.get("failureSummary", "").split())
-            lines.append(f"  - {target}: {summary}")
-    return "\n".join(lines)
 
 
 def fill_pamphlet_order(page: Page) -> None:

@@ -101,12 +101,8 @@ def test_the_jobs_command_lists_and_requeues_dead_jobs(app, client, db, smtp):
 
 class TestBesideTheWebOnSQLite:
     @pytest.fixture
-    def database_url(self, tmp_path, sqlite_template):
-        import shutil
-
-        path = tmp_path / "intake.sqlite3"
-        shutil.copy(sqlite_template, path)
-        return f"sqlite:///{path}"
+    def database_url(self, sqlite_url):
+        return sqlite_url
 
     def test_posts_and_deliveries_run_together_without_locking_errors(
         self, config, live_server, db, smtp
@@ -144,12 +140,8 @@ class TestBesideTheWebOnSQLite:
 
 class TestTwoWorkersOnPostgreSQL:
     @pytest.fixture
-    def database_url(self, postgres_database):
-        from tests.conftest import _reset_postgres
-
-        url, seed = postgres_database
-        _reset_postgres(url, seed)
-        return url
+    def database_url(self, postgres_url):
+        return postgres_url
 
     def test_200_jobs_are_each_delivered_exactly_once(self, config, client, db, smtp):
         for _ in range(50):
