@@ -11,7 +11,7 @@ from flask_mail import Mail
 
 from crm_sync.config import SalesforceConfig
 from crm_sync.config import load_config as load_salesforce_config
-from intake import settings
+from intake import security, settings
 from intake.db import Database, close_session
 from intake.routing import Routing, load_routing
 from intake.timefmt import danish_time
@@ -24,7 +24,7 @@ class IntakeState:
     routing: Routing
     database: Database
     salesforce: SalesforceConfig | None  # None: no credentials, CRM jobs wait
-    limiter: Limiter  # throttles sign-in attempts (intake.backoffice)
+    limiter: Limiter  # throttles sign-in attempts (intake.backoffice) and form posts (public)
 
 
 def current_intake() -> IntakeState:
@@ -39,7 +39,8 @@ class Intake:
     INTAKE_ROUTING_FILE, INTAKE_MIN_FILL_SECONDS, INTAKE_FORM_MAX_AGE_SECONDS,
     INTAKE_MAIL_DIR, INTAKE_URL_PREFIX, INTAKE_HEALTH_MAX_PENDING_AGE_SECONDS,
     INTAKE_PUBLIC_URL, INTAKE_RETRY_BASE_SECONDS, INTAKE_RETRY_MAX_SECONDS, INTAKE_MAX_ATTEMPTS,
-    INTAKE_JOB_LEASE_SECONDS, INTAKE_WORKER_POLL_SECONDS, INTAKE_SMTP_TIMEOUT_SECONDS, and
+    INTAKE_JOB_LEASE_SECONDS, INTAKE_WORKER_POLL_SECONDS, INTAKE_SMTP_TIMEOUT_SECONDS,
+    INTAKE_MAX_BODY_BYTES, INTAKE_FORM_RATE_LIMIT, INTAKE_FRAME_ANCESTORS, and
     Flask-Mail's MAIL_* keys (MAIL_DEFAULT_SENDER gets a BL default; without MAIL_SERVER,
     e-mails are written as .eml files to INTAKE_MAIL_DIR).
     Changes to the app's config after this call are not seen.
@@ -77,6 +78,7 @@ class Intake:
             Mail(app)
         app.teardown_appcontext(close_session)
         app.add_template_filter(danish_time, "intake_time")
+        security.init_security(app)  # headers and the body limit, on our blueprints only
 
         from intake import cli, ops, public  # the views need the package to be importable first
         from intake.backoffice import init_backoffice

@@ -7,10 +7,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
+from intake import error_pages
 from intake.db import get_session
 from intake.models import DeliveryJob, JobKind, JobStatus, utcnow
 
 bp = Blueprint("intake_ops", __name__)
+error_pages.register(bp)
 
 
 @bp.get("/healthz")

@@ -17,6 +17,7 @@ from forms.public import (
     PublicForm,
     StartupHelpForm,
 )
+from intake import error_pages
 from intake.db import get_session
 from intake.extension import current_intake
 from intake.models import Pamphlet, Submission
@@ -89,6 +90,9 @@ def receipt(token: str) -> str:
     )
 
 
+error_pages.register(bp, rate_limited=True)
+
+
 @bp.errorhandler(404)
 def not_found(error: Exception) -> tuple[str, int]:
     return render_template("intake/404.html"), 404
@@ -97,9 +101,10 @@ def not_found(error: Exception) -> tuple[str, int]:
 def _form_page(
     form_class: type[PublicForm], form_name: str, template: str, build: Build
 ) -> Response | str | tuple[str, int]:
-    """GET shows the form; POST checks, in this order: CSRF (400), spam (neutral answer),
-    a repeated post of the same form (its first receipt), the fields (the form again),
-    and then stores the submission and answers 303 to its receipt."""
+    """GET shows the form; POST checks, in this order: the posts from this address (429),
+    CSRF (400), spam (neutral answer), a repeated post of the same form (its first receipt),
+    the fields (the form again), and then stores the submission and answers 303 to its
+    receipt."""
     form = form_class(municipalities=current_intake().routing.choices())
 
     def page(status: int = 200, notice: str | None = None) -> tuple[str, int]:
@@ -109,6 +114,23 @@ def _form_page(
         form.form_token.data = form_token(new_submission_key(), form_name, time.time())
         return page()
 
+    # Posts per address, both forms in one budget (a bot cannot double it by taking turns);
+    # over the limit: 429 (intake.error_pages). Checked before anything else is done.
+    with current_intake().limiter.shared_limit(_form_rate_limit, scope="intake_public_forms"):
+        return _answer_post(form, form_name, page, build)
+
+
+def _form_rate_limit() -> str:
+    return current_app.config["INTAKE_FORM_RATE_LIMIT"]
+
+
+def _answer_post(
+    form: PublicForm,
+    form_name: str,
+    page: Callable[..., tuple[str, int]],
+    build: Build,
+) -> Response | str | tuple[str, int]:
+    """The POST half of `_form_page`, in the order its docstring gives."""
     valid = form.validate()
     csrf = getattr(form, "csrf_token", None)  # absent when a host app turns CSRF off
     if csrf is not None and csrf.errors:

@@ -43,7 +43,13 @@ SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "INTAKE_WORKER_POLL_SECONDS": (2.0, float),
     "INTAKE_SMTP_TIMEOUT_SECONDS": (30.0, float),
     "INTAKE_SMTP_CA_BUNDLE": (None, _optional_str),  # CA for MAIL_USE_TLS/SSL; None: system's
-    # The back office (intake.backoffice)
+    # Abuse and framing (intake.security, intake.error_pages)
+    "INTAKE_MAX_BODY_BYTES": (64 * 1024, int),  # larger bodies on our pages answer 413
+    "INTAKE_FORM_RATE_LIMIT": ("20 per minute", str),  # public form posts per address; 429
+    # Who may put our pages in a frame (CSP frame-ancestors), e.g. "https://bl.dk" for a host
+    # page that embeds the forms; None: nobody (frame-ancestors 'none', X-Frame-Options DENY).
+    "INTAKE_FRAME_ANCESTORS": (None, _optional_str),
+    # The back office (intake.backoffice); the storage serves the form rate limit too
     "INTAKE_RATELIMIT_STORAGE_URI": ("memory://", str),  # e.g. redis://127.0.0.1:6379 in production
     "INTAKE_LOGIN_RATE_LIMIT": ("10 per minute", str),  # sign-in posts per address
     "INTAKE_LOGIN_MAX_FAILURES": (5, int),  # wrong passwords in a row before a lockout

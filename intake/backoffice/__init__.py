@@ -13,11 +13,13 @@ from typing import Any, TypeVar
 from flask import Blueprint, Flask, abort, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 
+from intake import error_pages
 from intake.db import get_session
 from intake.models import StaffRole, StaffUser
 from intake.paths import templates_dir
 
 bp = Blueprint("intake_admin", __name__, template_folder=str(templates_dir()))
+error_pages.register(bp)  # 413, 500, 503; the sign-in's own 429 page is in auth.py
 
 F = TypeVar("F", bound=Callable[..., Any])
 
