@@ -17,11 +17,16 @@ def looks_garbled(value: str) -> bool:
     return bool(_GARBLED.search(value))
 
 
+# Unicode's own line and paragraph separators: line breaks too (str.splitlines splits there).
+_UNICODE_BREAK = re.compile("[\u2028\u2029]")
+
+
 def clean_line(value: Any) -> Any:
     """A one-line value: no control characters or line breaks, surrounding spaces removed."""
     if not isinstance(value, str):
         return value
     value = value.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    value = _UNICODE_BREAK.sub(" ", value)
     return _CONTROL.sub("", value).strip()
 
 
@@ -30,4 +35,5 @@ def clean_text(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = _UNICODE_BREAK.sub("\n", value)
     return _CONTROL.sub("", value).strip()

@@ -6,6 +6,7 @@ English defaults are never shown because every validator here carries its own me
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -25,10 +26,18 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, StopValidation
+from wtforms.validators import DataRequired, Length, NumberRange, StopValidation
 
 from forms.filters import clean_line, clean_text, looks_garbled
-from forms.validators import cvr_number, danish_phone, email_address, existing_postcode, one_of
+from forms.formdata import form_fields_only
+from forms.validators import (
+    cvr_number,
+    danish_phone,
+    email_address,
+    existing_postcode,
+    one_of,
+    visible_text,
+)
 from intake.models import Pamphlet
 from intake.reference_data import town_for_postcode
 
@@ -68,6 +77,9 @@ class PublicForm(FlaskForm):
             # A form may stay open as long as its "shown at" stamp is accepted.
             return int(current_app.config["INTAKE_FORM_MAX_AGE_SECONDS"])
 
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            return form_fields_only(formdata)
+
     form_token = HiddenField()
     # Honeypot: hidden from people and screen readers; bots fill in anything named like this.
     website = StringField("Lad dette felt være tomt", filters=LINE)
@@ -75,12 +87,12 @@ class PublicForm(FlaskForm):
     organisation = StringField(
         "Boligorganisation",
         filters=LINE,
-        validators=[InputRequired("Skriv boligorganisationens navn."), _max(255)],
+        validators=[visible_text("Skriv boligorganisationens navn."), _max(255)],
         description="Fx Boligselskabet Søbo eller AAB.",
     )
     first_name = StringField("Fornavn", filters=LINE, validators=[_max(40)])
     last_name = StringField(
-        "Efternavn", filters=LINE, validators=[InputRequired("Skriv dit efternavn."), _max(80)]
+        "Efternavn", filters=LINE, validators=[visible_text("Skriv dit efternavn."), _max(80)]
     )
     email = EmailField(
         "E-mail",
@@ -166,9 +178,12 @@ class QuantityField(IntegerField):
         if raw == "":
             self.data = 0
             return
+        # Plain digits only: int() would also take "1_000" and other scripts' digits.
         try:
+            if not re.fullmatch(r"[+-]?[0-9]+", raw):
+                raise ValueError(raw)
             self.data = int(raw)
-        except ValueError:
+        except ValueError:  # also a number too long for int() (over 4,300 digits)
             self.data = None
             raise ValueError("Skriv antallet som et helt tal, fx 10.") from None
 
@@ -214,7 +229,7 @@ class PamphletOrderForm(PublicForm):
     street = StringField(
         "Vej og husnummer",
         filters=LINE,
-        validators=[InputRequired("Skriv leveringsadressen."), _max(255)],
+        validators=[visible_text("Skriv leveringsadressen."), _max(255)],
     )
     postcode = StringField(
         "Postnummer", filters=LINE, validators=[existing_postcode], description="4 cifre."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 
 from email_validator import EmailNotValidError, validate_email
@@ -25,7 +26,8 @@ def normalise_phone(raw: str) -> str | None:
     """
     compact = re.sub(r"[\s\-.]", "", raw)
     compact = _PHONE_PREFIX.sub("", compact)
-    return compact if re.fullmatch(r"\d{8}", compact) else None
+    # [0-9], not \d: \d also matches other scripts' digits, such as Arabic-Indic ones.
+    return compact if re.fullmatch(r"[0-9]{8}", compact) else None
 
 
 def danish_phone(form: Form, field: Field) -> None:
@@ -72,10 +74,25 @@ def email_address(form: Form, field: Field) -> None:
 
 
 def existing_postcode(form: Form, field: Field) -> None:
-    if not re.fullmatch(r"\d{4}", field.data or ""):
+    if not re.fullmatch(r"[0-9]{4}", field.data or ""):
         raise StopValidation("Skriv et postnummer med 4 cifre, fx 8000.")
     if town_for_postcode(field.data) is None:
         raise StopValidation(f"Postnummeret {field.data} findes ikke.")
+
+
+def visible_text(message: str) -> Callable[..., None]:
+    """Required, judged on the cleaned value: at least one letter, digit, punctuation mark or
+    symbol. (InputRequired looks at the raw input, so a NUL, a control character or a
+    zero-width space passed it and was stored as an empty or invisible name.)"""
+
+    def _check(form: Form, field: Field) -> None:
+        value = field.data if isinstance(field.data, str) else ""
+        if not any(unicodedata.category(c)[0] in "LNPS" for c in value):
+            field.errors[:] = []
+            raise StopValidation(message)
+
+    _check.field_flags = {"required": True}  # type: ignore[attr-defined]
+    return _check
 
 
 def one_of(choices: Callable[[], list[tuple[str, str]]], message: str) -> Callable[..., None]:

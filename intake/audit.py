@@ -17,7 +17,7 @@ def record(
 ) -> AuditEvent:
     """Add an event to the session; it is saved with the caller's commit."""
     event = AuditEvent(
-        actor=actor,
+        actor=actor[:254],  # the column's length; a sign-in attempt may name anything
         action=action,
         submission_id=submission.id if submission is not None else None,
         detail=detail,
