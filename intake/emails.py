@@ -66,17 +66,23 @@ def message_id(job: DeliveryJob, sender: str) -> str:
 def compose(job: DeliveryJob, routing: Routing, sender: str) -> IntakeMessage:
     """The Flask-Mail message for an e-mail job."""
     submission = job.submission
-    consultant = consultant_for(submission, routing)
-    requester = (one_line(submission.full_name), submission.email)
-    recipients = {
-        JobTarget.PAMPHLET_OFFICE: ((routing.office.name, routing.office.email), requester),
-        JobTarget.CONSULTANT: ((consultant.name, consultant.email), requester),
-        JobTarget.REQUESTER: (requester, (consultant.name, consultant.email)),
-        JobTarget.SHIPPED: (requester, (routing.office.name, routing.office.email)),
-    }
-    if job.target not in recipients:
+    if job.target not in TEMPLATE_FOR_TARGET:
         raise PermanentDeliveryError(f"Ingen e-mail for modtageren {job.target.value!r}")
-    to, reply_to = recipients[job.target]
+    requester = (one_line(submission.full_name), submission.email)
+    office = (routing.office.name, routing.office.email)
+    # Only the e-mails that name the consultant need the routing to still know them.
+    consultant = (
+        consultant_for(submission, routing)
+        if job.target in (JobTarget.CONSULTANT, JobTarget.REQUESTER)
+        else None
+    )
+    consultant_address = (consultant.name, consultant.email) if consultant else office
+    to, reply_to = {
+        JobTarget.PAMPHLET_OFFICE: (office, requester),
+        JobTarget.CONSULTANT: (consultant_address, requester),
+        JobTarget.REQUESTER: (requester, consultant_address),
+        JobTarget.SHIPPED: (requester, office),
+    }[job.target]
     email = render_email(
         TEMPLATE_FOR_TARGET[job.target],
         submission=submission,
