@@ -145,7 +145,8 @@ def _ours(job: DeliveryJob, worker_id: str) -> ColumnElement[bool]:
 
 
 def mark_done(session: Session, job: DeliveryJob, worker_id: str, external_id: str | None) -> bool:
-    """Record a delivery; False when the lease was lost to another worker meanwhile."""
+    """Record a delivery (the caller commits, once for a whole batch); False when the lease
+    was lost to another worker meanwhile."""
     result = session.execute(
         update(DeliveryJob)
         .where(_ours(job, worker_id))
@@ -157,21 +158,20 @@ def mark_done(session: Session, job: DeliveryJob, worker_id: str, external_id: s
             last_error="",
         )
     )
-    session.commit()
     return result.rowcount == 1
 
 
 def mark_failed(
     session: Session, job: DeliveryJob, worker_id: str, error: str, retry_at: datetime | None
 ) -> bool:
-    """Record a failed try: back to pending at `retry_at`, or dead when it is None."""
+    """Record a failed try: back to pending at `retry_at`, or dead when it is None (the
+    caller commits)."""
     values: dict[str, object] = {"last_error": error[:4000], "locked_until": None}
     if retry_at is None:
         values.update(status=JobStatus.DEAD, finished_at=utcnow())
     else:
         values.update(status=JobStatus.PENDING, next_attempt_at=retry_at)
     result = session.execute(update(DeliveryJob).where(_ours(job, worker_id)).values(**values))
-    session.commit()
     return result.rowcount == 1
 
 

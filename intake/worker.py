@@ -115,6 +115,7 @@ class Worker:
             outcomes = {job.id: error for job in jobs}
         for job in jobs:
             self._record(session, job, outcomes[job.id])
+        session.commit()  # one commit for the batch's outcomes
 
     def _deliver(self, session: Session, job: DeliveryJob) -> None:
         try:
@@ -125,6 +126,7 @@ class Worker:
                 log.exception("Unexpected error in %s", _describe(job))
             outcome = error
         self._record(session, job, outcome)
+        session.commit()
 
     def _record(self, session: Session, job: DeliveryJob, outcome: str | Exception | None) -> None:
         """Done with its external id; dead after a permanent error or the last try; else
