@@ -11,7 +11,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 export INTAKE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test fuzz lint chromium bench clean
+.PHONY: run test fuzz lint audit chromium bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,12 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(INSTALLED) chromium lint
+# bandit on our code, pip-audit on the installed packages; a finding fails unless
+# security-allowlist.toml explains it with a reason.
+audit: $(INSTALLED)
+	$(BIN)/python tools/security_audit.py
+
+test: $(INSTALLED) chromium lint audit
 	INTAKE_CHROMIUM="$$(command -v chromium)" $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 # Hypothesis's "fuzz" profile: at least 10,000 hostile posts per database to the public forms
