@@ -115,9 +115,13 @@ def test_the_session_cookie_is_httponly_and_samesite(client, staff_users):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_the_session_cookie_is_secure_outside_debug_and_testing(config, track_app):
+def test_the_session_cookie_is_secure_outside_debug_and_testing(config, track_app, staff_users):
     from intake import create_app
 
     production = track_app(create_app({**config, "TESTING": False}))
-    assert production.config["SESSION_COOKIE_SECURE"] is True
-    assert production.config["SESSION_COOKIE_HTTPONLY"] is True
+    client = production.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+
+    cookie = sign_in(client, OFFICE_EMAIL).headers["Set-Cookie"]
+
+    assert "; Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
