@@ -33,6 +33,7 @@ from crm_sync.mapping import (
     task_for,
     working_days_after,
 )
+from crm_sync.usage import record_usage
 from intake.delivery import DeliveryError
 from intake.email_headers import ascii_address
 from intake.emails import consultant_for
@@ -261,6 +262,7 @@ class SalesforceChannel:
                 item.submission.salesforce_id = item.who_id
                 item.submission.salesforce_object = sobject
                 item.submission.salesforce_url = self.client.record_url(sobject, item.who_id)
+        record_usage(session, self.client)  # for /metrics, in the same commit
         session.commit()
         usage = self.client.api_usage
         current_app.logger.info(

@@ -13,6 +13,7 @@ What we add to simple-salesforce (../shared/notes/salesforce.md §1, §3):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import requests
@@ -28,9 +29,12 @@ from crm_sync.auth import request_token
 from crm_sync.config import SalesforceConfig
 from crm_sync.errors import CrmError, CrmRejected, CrmUnavailable, error_for
 
+_API_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+
 
 class PinnedSession(requests.Session):
-    """A requests session with a default timeout and a CA bundle the environment can't replace."""
+    """A requests session with a default timeout and a CA bundle the environment can't replace;
+    it counts API requests and keeps the daily usage of the last answer that gave one."""
 
     def __init__(self, ca_bundle: str | None, timeout: float) -> None:
         super().__init__()
@@ -38,6 +42,7 @@ class PinnedSession(requests.Session):
             self.verify = ca_bundle
         self.timeout = timeout
         self.api_requests = 0
+        self.api_usage: tuple[int, int] | None = None  # (used, limit) today, org-wide
 
     def merge_environment_settings(
         self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
@@ -50,9 +55,15 @@ class PinnedSession(requests.Session):
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
-        if "/services/data/" in str(url):
+        api = "/services/data/" in str(url)
+        if api:
             self.api_requests += 1
-        return super().request(method, url, *args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)
+        # Sforce-Limit-Info: api-usage=18/15000 on every REST answer, errors included.
+        usage = _API_USAGE.search(response.headers.get("Sforce-Limit-Info", "")) if api else None
+        if usage:
+            self.api_usage = (int(usage[1]), int(usage[2]))
+        return response
 
 
 def translate(error: Exception) -> CrmError:
@@ -80,6 +91,7 @@ class SalesforceClient:
         self.session = PinnedSession(config.ca_bundle, config.timeout_seconds)
         self._sf: Salesforce | None = None
         self.instance_url = ""
+        self._recorded_requests = 0
 
     @property
     def api_requests(self) -> int:
@@ -89,8 +101,14 @@ class SalesforceClient:
     @property
     def api_usage(self) -> tuple[int, int] | None:
         """(used, limit) of the org's daily API requests, from the last response."""
-        usage = self._sf.api_usage.get("api-usage") if self._sf else None
-        return (usage.used, usage.total) if usage else None
+        return self.session.api_usage
+
+    def take_usage(self) -> tuple[int, tuple[int, int] | None]:
+        """API requests since the last call, and (with any) the daily usage now: what
+        crm_sync.usage records for /metrics."""
+        new = self.session.api_requests - self._recorded_requests
+        self._recorded_requests = self.session.api_requests
+        return new, self.session.api_usage if new else None
 
     def _connection(self) -> Salesforce:
         if self._sf is None:

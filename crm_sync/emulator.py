@@ -9,7 +9,8 @@ throw-away CA made with ``trustme``; clients trust ``ca_pem_path`` (for requests
   grants, answering like Salesforce (``access_token``, ``instance_url``, ``id``, …; 400
   ``invalid_grant`` / ``invalid_client`` / ``invalid_client_id`` on failure).
 * Every ``/services/data/vNN.N/…`` call needs ``Authorization: Bearer <token>`` (401
-  ``INVALID_SESSION_ID`` otherwise) and is answered with ``Sforce-Limit-Info: api-usage=N/15000``.
+  ``INVALID_SESSION_ID`` otherwise) and is answered with ``Sforce-Limit-Info: api-usage=N/15000``
+  (N: the API requests so far; the daily limit is ``daily_api_limit`` / ``--daily-api-limit``).
 * ``sobjects/`` (list), ``sobjects/{T}/describe``, create (``POST sobjects/{T}/``), get / update
   / delete by id, get / upsert / delete by external id (201 created, 200 updated with
   ``created``; 204 and no ``created`` below v46; 300 for several matches; ``?updateOnly=true``).
@@ -22,7 +23,8 @@ throw-away CA made with ``trustme``; clients trust ``ca_pem_path`` (for requests
   characters), ``REQUIRED_FIELD_MISSING``, ``INVALID_EMAIL_ADDRESS``, ``MALFORMED_ID``,
   ``INVALID_CROSS_REFERENCE_KEY``, ``INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST``,
   ``INVALID_FIELD_FOR_INSERT_UPDATE``, ``DUPLICATE_VALUE``, ``CANNOT_UPDATE_CONVERTED_LEAD``,
-  ``JSON_PARSER_ERROR``; error bodies are ``[{"message", "errorCode", "fields"}]``.
+  ``JSON_PARSER_ERROR``; error bodies are ``[{"message", "errorCode", "fields"}]``. Deleting a
+  lead or contact deletes its tasks and campaign memberships with it.
 * Objects: Lead (standard fields + the external-id field), Contact, Account, Task, Campaign,
   CampaignMember; ``add_field`` adds custom fields (BL's configured ones).
 * Fault injection for the next API requests: ``expire_sessions``, ``fail_next`` (503
@@ -1044,9 +1046,26 @@ class SalesforceEmulator:
         if call.method == "PATCH":
             self._update(sobj, record_id, self._body_fields(call.body), call.headers)
             return Reply(204)
-        del self.records[sobj.name][record_id]
-        self.auto_assign_headers.pop(record_id, None)
+        self._remove(sobj.name, record_id)
         return Reply(204)
+
+    def _remove(self, sobject: str, record_id: str) -> None:
+        """Delete a record as Salesforce does: a lead's or contact's tasks and campaign
+        memberships go with it."""
+        del self.records[sobject][record_id]
+        self.auto_assign_headers.pop(record_id, None)
+        if sobject in ("Lead", "Contact"):
+            dependants = [
+                ("Task", rid)
+                for rid, task in self.records["Task"].items()
+                if task.get("WhoId") == record_id
+            ] + [
+                ("CampaignMember", rid)
+                for rid, member in self.records["CampaignMember"].items()
+                if record_id in (member.get("LeadId"), member.get("ContactId"))
+            ]
+            for name, rid in dependants:
+                del self.records[name][rid]
 
     def _by_external_id(self, call: _Call, sobj: SObjectDef, field_name: str, value: str) -> Reply:
         ext = sobj.field(field_name)
@@ -1492,8 +1511,7 @@ class SalesforceEmulator:
                     {"id": raw_id, "success": False, "errors": _as_record_errors(errors)}
                 )
                 continue
-            del self.records[owner][record_id]
-            self.auto_assign_headers.pop(record_id, None)
+            self._remove(owner, record_id)
             results.append({"id": record_id, "success": True, "errors": []})
         return Reply(200, self._roll_back_if_needed(results, snapshot))
 
@@ -1688,6 +1706,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-id", default="intake-emulator")
     parser.add_argument("--client-secret", default="emulator-secret")
     parser.add_argument("--jwt-public-key", type=Path, help="PEM public key or certificate")
+    parser.add_argument(
+        "--daily-api-limit",
+        type=int,
+        default=DAILY_API_LIMIT,
+        help="the org's daily API requests, as Sforce-Limit-Info and limits/ report them",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     args = parser.parse_args(argv)
 
@@ -1699,6 +1723,7 @@ def main(argv: list[str] | None = None) -> int:
         client_secret=args.client_secret,
         jwt_public_key_pem=args.jwt_public_key.read_bytes() if args.jwt_public_key else None,
         state_dir=args.state_dir,
+        daily_api_limit=args.daily_api_limit,
         log_requests=not args.quiet,
     ).start()
     settings = {

@@ -123,8 +123,10 @@ class PublicForm(FlaskForm):
         validate_choice=False,
         description="Den kommune, hvor boligorganisationen har sine afdelinger.",
     )
+    # The words of the consent's label that link to the privacy page (templates/_fields.html).
+    CONSENT_LINK_TEXT: ClassVar[str] = "hvordan BL behandler mine oplysninger"
     consent = BooleanField(
-        "Jeg har læst, hvordan BL behandler mine oplysninger, og giver samtykke til det.",
+        f"Jeg har læst, {CONSENT_LINK_TEXT}, og giver samtykke til det.",
         validators=[
             DataRequired(
                 "Sæt kryds for at give samtykke, ellers kan vi ikke behandle din henvendelse."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from intake import audit, migrate, staff
+from intake.cli_personal import person_cli, purge_command
 from intake.cli_routing import routing_cli
 from intake.extension import current_intake
 from intake.models import DeliveryJob, JobStatus, StaffRole
@@ -20,6 +20,8 @@ from intake.outbox import requeue
 
 intake_cli = AppGroup("intake", help="BL Intake: database, routing and delivery.")
 intake_cli.add_command(routing_cli)
+intake_cli.add_command(purge_command)
+intake_cli.add_command(person_cli)
 
 db_cli = AppGroup("db", help="The database schema.")
 intake_cli.add_command(db_cli)
@@ -42,12 +44,12 @@ def worker_command(once: bool) -> None:
 
     Runs until SIGTERM or Ctrl-C; the job in hand is finished and recorded first.
     """
+    from intake.logs import configure_logging
     from intake.worker import Worker
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    worker = Worker(current_app._get_current_object())  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    configure_logging(app)  # this process is BL Intake's, even under a host app
+    worker = Worker(app)
     if once:
         click.echo(f"Delivered or tried {worker.run_once()} job(s).")
         return

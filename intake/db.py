@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app, g
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -17,7 +18,9 @@ class Database:
 
     @classmethod
     def connect(cls, url: str) -> Database:
-        engine = create_engine(url, **_engine_options(url))
+        # hide_parameters: a database error's text (logged by /healthz and the 503 page)
+        # would otherwise quote the row's values: names and e-mail addresses.
+        engine = create_engine(url, hide_parameters=True, **_engine_options(url))
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _tune_sqlite)
         return cls(engine, sessionmaker(engine, expire_on_commit=False))
@@ -56,5 +59,16 @@ def get_session() -> Session:
 
 def close_session(_exc: BaseException | None = None) -> None:
     session = g.pop("intake_session", None)
-    if session is not None:
+    if session is None:
+        return
+    try:
         session.close()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        # The database went away after the answer was made (a restart): the server has
+        # already dropped what the closing rollback would undo. The answer stands; a 500
+        # from gunicorn instead of it would be wrong.
+        current_app.logger.warning(
+            "Database connection lost while closing a session (%s)", type(error.orig).__name__
+        )

@@ -11,8 +11,9 @@ from flask_mail import Mail
 
 from crm_sync.config import SalesforceConfig
 from crm_sync.config import load_config as load_salesforce_config
-from intake import security, settings
+from intake import request_log, security, settings
 from intake.db import Database, close_session
+from intake.log_context import CONTEXT_FILTER
 from intake.routing import Routing, load_routing
 from intake.timefmt import danish_time
 
@@ -40,7 +41,9 @@ class Intake:
     INTAKE_MAIL_DIR, INTAKE_URL_PREFIX, INTAKE_HEALTH_MAX_PENDING_AGE_SECONDS,
     INTAKE_PUBLIC_URL, INTAKE_RETRY_BASE_SECONDS, INTAKE_RETRY_MAX_SECONDS, INTAKE_MAX_ATTEMPTS,
     INTAKE_JOB_LEASE_SECONDS, INTAKE_WORKER_POLL_SECONDS, INTAKE_SMTP_TIMEOUT_SECONDS,
-    INTAKE_MAX_BODY_BYTES, INTAKE_FORM_RATE_LIMIT, INTAKE_FRAME_ANCESTORS, and
+    INTAKE_MAX_BODY_BYTES, INTAKE_FORM_RATE_LIMIT, INTAKE_FRAME_ANCESTORS,
+    INTAKE_RETENTION_DAYS, INTAKE_PRIVACY_CONTACT_EMAIL, INTAKE_LOG_JSON,
+    INTAKE_METRICS_ALLOW, and
     Flask-Mail's MAIL_* keys (MAIL_DEFAULT_SENDER gets a BL default; without MAIL_SERVER,
     e-mails are written as .eml files to INTAKE_MAIL_DIR).
     Changes to the app's config after this call are not seen.
@@ -62,6 +65,7 @@ class Intake:
             )
         settings.apply_defaults(app)
         settings.require_secret_key(app)
+        settings.check_retention_days(app)
         state = IntakeState(
             routing=load_routing(app.config["INTAKE_ROUTING_FILE"]),
             database=Database.connect(settings.database_url(app)),
@@ -79,9 +83,13 @@ class Intake:
         app.teardown_appcontext(close_session)
         app.add_template_filter(danish_time, "intake_time")
         security.init_security(app)  # headers and the body limit, on our blueprints only
+        request_log.init_app(app)  # request ids and request lines, on our blueprints only
+        app.logger.addFilter(CONTEXT_FILTER)  # our lines through app.logger carry the ids too
 
-        from intake import cli, ops, public  # the views need the package to be importable first
+        from intake import cli, metrics, ops, public  # the views need the package importable
         from intake.backoffice import init_backoffice
+
+        metrics.init_app(app, state.database)  # checks INTAKE_METRICS_ALLOW
 
         prefix = app.config["INTAKE_URL_PREFIX"]
         app.register_blueprint(public.bp, url_prefix=prefix)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from intake import error_pages, intake, security
+from intake import error_pages, intake, logs, request_log, security
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -28,7 +28,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         secure.strip() not in {"0", "false", "no"} if secure else not (app.debug or app.testing),
     )
     intake.init_app(app)
-    # This app is BL Intake's alone: its limits, headers and error pages cover every page.
+    # This app is BL Intake's alone: its logging, request ids, limits, headers and error pages
+    # cover every page.
+    logs.configure_logging(app)
+    request_log.cover_every_page(app)
     if app.config["MAX_CONTENT_LENGTH"] is None:
         app.config["MAX_CONTENT_LENGTH"] = app.config["INTAKE_MAX_BODY_BYTES"]
     app.after_request(security.add_headers)

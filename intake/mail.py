@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import smtplib
 import socket
@@ -20,9 +19,10 @@ from intake import settings
 from intake.delivery import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from intake.emails import compose
 from intake.extension import current_intake
+from intake.log_context import get_logger
 from intake.models import DeliveryJob, JobKind
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 _HOSTNAME = socket.gethostname() or "localhost"
 
 

@@ -83,6 +83,7 @@ class OrderStatus(enum.StrEnum):
 class JobKind(enum.StrEnum):
     EMAIL = "email"
     SALESFORCE = "salesforce"
+    SALESFORCE_ERASE = "salesforce_erase"  # delete the submission's unconverted lead (GDPR)
 
 
 class JobTarget(enum.StrEnum):
@@ -98,6 +99,7 @@ class JobStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     DEAD = "dead"
+    CANCELLED = "cancelled"  # its submission was anonymised first (intake.personal_data)
 
 
 class Pamphlet(Base):
@@ -168,6 +170,10 @@ class Submission(Base):
     salesforce_object: Mapped[str | None] = mapped_column(String(20), default=None)
     salesforce_url: Mapped[str | None] = mapped_column(String(255), default=None)
 
+    # Set when the personal fields were blanked (intake.personal_data): by `intake purge`
+    # after INTAKE_RETENTION_DAYS, or by `intake person erase`.
+    anonymised_at: Mapped[datetime | None] = mapped_column(default=None)
+
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", order_by="OrderLine.id"
     )
@@ -215,6 +221,9 @@ class DeliveryJob(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)  # worker id
     last_error: Mapped[str] = mapped_column(Text, default="")
     external_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    # What came of it, for staff, when the status alone does not say (an erasure's result,
+    # why a job was cancelled).
+    outcome: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
 
@@ -265,3 +274,17 @@ class ReferenceCounter(Base):
     prefix: Mapped[str] = mapped_column(String(4), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SalesforceUsage(Base):
+    """One row (id 1): the Salesforce API requests the workers have made, and the org's daily
+    API usage as Salesforce last reported it (Sforce-Limit-Info). Written by crm_sync.usage,
+    read by /metrics, so every web process shows what every worker did."""
+
+    __tablename__ = "intake_salesforce_usage"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    api_requests: Mapped[int] = mapped_column(Integer, default=0)
+    daily_used: Mapped[int | None] = mapped_column(Integer, default=None)
+    daily_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+    observed_at: Mapped[datetime | None] = mapped_column(default=None)

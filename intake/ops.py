@@ -1,4 +1,4 @@
-"""Operations endpoints: /healthz for BL's monitoring."""
+"""Operations endpoints for BL's monitoring: /healthz, and /metrics (intake.metrics)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from intake import error_pages
+from intake import error_pages, metrics
 from intake.db import get_session
 from intake.models import DeliveryJob, JobKind, JobStatus, utcnow
 
@@ -53,3 +53,12 @@ def healthz() -> tuple[Response, int]:
         "last_crm_success": last_crm.isoformat() if last_crm else None,
     }
     return jsonify(body), 200 if healthy else 503
+
+
+@bp.get("/metrics")
+def metrics_page() -> Response:
+    """Prometheus' scrape, for the addresses INTAKE_METRICS_ALLOW names (403 for others).
+
+    No rate limit, session or CSRF: a GET that reads the database and sets no cookie.
+    """
+    return metrics.answer()

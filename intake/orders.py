@@ -47,6 +47,11 @@ ACTION_LABELS = {
     "order_packed": "Markeret som pakket",
     "order_shipped": "Markeret som afsendt",
     "order_cancelled": "Annulleret",
+    # intake.anonymise, crm_sync.erasure
+    "anonymised": "Personoplysninger slettet",
+    "salesforce_lead_deleted": "Lead slettet i Salesforce",
+    "salesforce_lead_kept": "Lead ikke slettet (konverteret)",
+    "salesforce_no_lead": "Intet lead at slette i Salesforce",
 }
 
 # The statuses each change may start from.

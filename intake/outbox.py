@@ -126,14 +126,19 @@ def claim(
         )
         .returning(DeliveryJob.id)
     ).all()
-    session.commit()
-    if not claimed_ids:
-        return []
-    return list(
-        session.scalars(
-            select(DeliveryJob).where(DeliveryJob.id.in_(claimed_ids)).order_by(DeliveryJob.id)
+    # Loaded before the commit, so that a claim either fails whole or hands over its jobs:
+    # never claimed jobs the caller does not know of (a database gone between the two).
+    jobs = (
+        list(
+            session.scalars(
+                select(DeliveryJob).where(DeliveryJob.id.in_(claimed_ids)).order_by(DeliveryJob.id)
+            )
         )
+        if claimed_ids
+        else []
     )
+    session.commit()
+    return jobs
 
 
 def _ours(job: DeliveryJob, worker_id: str) -> ColumnElement[bool]:
@@ -172,6 +177,23 @@ def mark_failed(
     else:
         values.update(status=JobStatus.PENDING, next_attempt_at=retry_at)
     result = session.execute(update(DeliveryJob).where(_ours(job, worker_id)).values(**values))
+    return result.rowcount == 1
+
+
+def mark_cancelled(session: Session, job: DeliveryJob, worker_id: str, outcome: str) -> bool:
+    """Record that a claimed job was not delivered and never will be (its submission was
+    anonymised meanwhile); the caller commits."""
+    result = session.execute(
+        update(DeliveryJob)
+        .where(_ours(job, worker_id))
+        .values(
+            status=JobStatus.CANCELLED,
+            outcome=outcome,
+            finished_at=utcnow(),
+            locked_until=None,
+            last_error="",
+        )
+    )
     return result.rowcount == 1
 
 

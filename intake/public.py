@@ -17,11 +17,12 @@ from forms.public import (
     PublicForm,
     StartupHelpForm,
 )
-from intake import error_pages
+from intake import error_pages, request_log
 from intake.db import get_session
 from intake.extension import current_intake
 from intake.models import Pamphlet, Submission
 from intake.paths import STATIC_DIR, templates_dir
+from intake.privacy import notice_context
 from intake.submissions import (
     find_by_key,
     find_by_public_id,
@@ -74,11 +75,14 @@ def startup_help() -> Response | str | tuple[str, int]:
 
 
 @bp.get("/kvittering/<token>")
-def receipt(token: str) -> str:
+def receipt(token: str) -> str | tuple[str, int]:
     public_id = public_id_from_receipt_token(token)
     submission = find_by_public_id(get_session(), public_id) if public_id else None
     if submission is None:
         abort(404)
+    request_log.tag_reference(submission.reference)
+    if submission.anonymised_at is not None:  # its personal data is gone (intake.anonymise)
+        return render_template("intake/slettet.html", submission=submission), 410
     routing = current_intake().routing
     consultant = routing.consultants.get(submission.consultant_key)
     return render_template(
@@ -88,6 +92,12 @@ def receipt(token: str) -> str:
         topics=dict(TOPICS),
         cooperation=dict(EXISTING_COOPERATION),
     )
+
+
+@bp.get("/privatliv/")
+def privacy() -> str:
+    """The privacy notice the forms' consent refers to (linked from the consent and the footer)."""
+    return render_template("intake/privatliv.html", **notice_context(current_app.config))
 
 
 error_pages.register(bp, rate_limited=True)
@@ -155,12 +165,14 @@ def _answer_post(
     session = get_session()
     earlier = find_by_key(session, stamp.submission_key)
     if earlier is not None:
+        request_log.tag_reference(earlier.reference)
         return _to_receipt(earlier)
     if not valid:
         return page()
 
     route = current_intake().routing.route(form.municipality.data)
     submission = store(session, build(form, route, stamp.submission_key))
+    request_log.tag_reference(submission.reference)
     current_app.logger.info("Stored %s (%s)", submission.reference, submission.kind.value)
     return _to_receipt(submission)
 

@@ -55,6 +55,15 @@ SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "INTAKE_LOGIN_MAX_FAILURES": (5, int),  # wrong passwords in a row before a lockout
     "INTAKE_LOGIN_LOCK_MINUTES": (15.0, float),
     "INTAKE_ADMIN_PAGE_SIZE": (50, int),
+    # Logs and metrics (intake.logs, intake.metrics): JSON lines instead of text (the
+    # standalone app and the worker command; a host app keeps its own logging), and who may
+    # read /metrics: addresses and networks, comma-separated; "" is nobody. Checked at start.
+    "INTAKE_LOG_JSON": (False, _bool),
+    "INTAKE_METRICS_ALLOW": ("127.0.0.0/8, ::1", str),
+    # Personal data (intake.anonymise, the privacy page): `intake purge` anonymises
+    # submissions older than this; checked at start (check_retention_days).
+    "INTAKE_RETENTION_DAYS": (730, str),
+    "INTAKE_PRIVACY_CONTACT_EMAIL": ("info@bl.dk", str),  # named on the privacy page
 }
 
 # Salesforce (crm_sync). Which OAuth flow is used follows from which credentials are set;
@@ -117,6 +126,23 @@ def require_secret_key(app: Flask) -> None:
         "set the SECRET_KEY environment variable (or the host app's config) to a long random "
         "value, e.g. from `python -c 'import secrets; print(secrets.token_hex(32))'`."
     )
+
+
+def check_retention_days(app: Flask) -> None:
+    """INTAKE_RETENTION_DAYS must be a whole number of days above 0; stored as an int."""
+    value = app.config["INTAKE_RETENTION_DAYS"]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        days = 0 if isinstance(value, bool | float) else int(str(value).strip())
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise RuntimeError(
+            f"INTAKE_RETENTION_DAYS is {value!r}: it must be a whole number of days above 0, "
+            "e.g. 730 (two years), after which `intake purge` anonymises a submission."
+        )
+    app.config["INTAKE_RETENTION_DAYS"] = days
 
 
 def database_url(app: Flask) -> str:

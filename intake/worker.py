@@ -4,12 +4,13 @@ Crash and restart: a job is claimed with a lease (INTAKE_JOB_LEASE_SECONDS). If 
 dies mid-job, the job stays `running` until the lease runs out, and then any worker takes it
 again, so it is delivered at least once (an e-mail may arrive twice, with the same
 Message-ID). SIGTERM sets the stop flag: the job in hand is finished and recorded first.
-A database that goes away (a PostgreSQL restart) is waited out, not fatal.
+A database that goes away (a PostgreSQL restart) is waited out, not fatal: the jobs in hand
+keep their lease meanwhile, and once it is back their outcomes are recorded and those not yet
+delivered are put back, so none is delivered twice or waits for its lease to run out.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import threading
@@ -21,25 +22,50 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from intake.delivery import Channel, DeliveryError, PermanentDeliveryError
+from intake.anonymise import CANCELLED_OUTCOME, ERASURE_KINDS
+from intake.delivery import (
+    Channel,
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from intake.extension import current_intake
+from intake.log_context import about, get_logger
+from intake.log_safe import error_text
 from intake.mail import MailChannel
 from intake.models import DeliveryJob, JobKind, utcnow
-from intake.outbox import RetryPolicy, claim, mark_done, mark_failed
+from intake.outbox import RetryPolicy, claim, mark_cancelled, mark_done, mark_failed
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
+
+Outcome = str | Exception | None  # a channel's: the external id, or what went wrong
+
+
+class DatabaseWentAway(TransientDeliveryError):
+    """The outcome of a claimed job whose delivery the database's going away came before or
+    interrupted: it goes back in the queue, due at once (not the channel's failure)."""
+
+
+_WENT_AWAY = DatabaseWentAway("Databasen svarede ikke, før jobbet var leveret; prøves igen")
 
 
 def default_channels(app: Flask) -> list[Channel]:
     """Salesforce first, so that the e-mails sent after it can link to the lead; without
     Salesforce credentials its jobs wait (and /healthz shows them)."""
     from crm_sync.channel import SalesforceChannel
+    from crm_sync.client import SalesforceClient
+    from crm_sync.erasure import SalesforceErasureChannel
 
     salesforce = app.extensions["intake"].salesforce
     if salesforce is None:
         log.warning("Salesforce is not configured (no SALESFORCE_ credentials): CRM jobs wait")
         return [MailChannel()]
-    return [SalesforceChannel(salesforce), MailChannel()]
+    client = SalesforceClient(salesforce)  # one login for both Salesforce channels
+    return [
+        SalesforceChannel(salesforce, client),
+        SalesforceErasureChannel(salesforce, client),
+        MailChannel(),
+    ]
 
 
 class Worker:
@@ -59,6 +85,8 @@ class Worker:
         self.lease_seconds = float(config["INTAKE_JOB_LEASE_SECONDS"])
         self.poll_seconds = float(config["INTAKE_WORKER_POLL_SECONDS"])
         self._stop = threading.Event()
+        # Claimed jobs whose outcome the database has not taken yet, by id.
+        self._in_hand: dict[int, Outcome] = {}
 
     def stop(self) -> None:
         """Finish the job in hand, then return from `run`."""
@@ -75,6 +103,7 @@ class Worker:
                 tried = 0
             if not tried:
                 self._stop.wait(self.poll_seconds)
+        self._settle_before_exit()
         log.info("Worker %s stopped", self.worker_id)
 
     def run_once(self, max_jobs: int | None = None) -> int:
@@ -83,6 +112,7 @@ class Worker:
         tried = 0
         started = utcnow()
         with self.app.app_context():
+            self._settle()
             sessionmaker = current_intake().database.sessionmaker
             for kind, channel in self.channels.items():
                 batch_size = getattr(channel, "batch_size", 1)
@@ -98,39 +128,99 @@ class Worker:
                         )
                         if not jobs:
                             break
-                        if batch_size > 1:
-                            self._deliver_batch(session, channel, jobs)
-                        else:
-                            self._deliver(session, jobs[0])
+                        self._in_hand.update(dict.fromkeys([job.id for job in jobs], _WENT_AWAY))
+                        live = self._drop_anonymised(session, jobs)
+                        if live and batch_size > 1:
+                            self._deliver_batch(session, channel, live)
+                        elif live:
+                            self._deliver(session, live[0])
+                        self._taken(jobs)  # every outcome is committed
                     tried += len(jobs)
         return tried
 
+    def _drop_anonymised(self, session: Session, jobs: list[DeliveryJob]) -> list[DeliveryJob]:
+        """Cancel the jobs whose submission was anonymised after they were claimed (an e-mail or
+        a lead must never be made of blanked fields); the others, to deliver."""
+        live = [j for j in jobs if j.kind in ERASURE_KINDS or j.submission.anonymised_at is None]
+        if len(live) < len(jobs):
+            for job in jobs:
+                if job not in live:
+                    mark_cancelled(session, job, self.worker_id, CANCELLED_OUTCOME)
+                    log.info("Cancelled %s: its submission was anonymised", _describe(job))
+            session.commit()
+        return live
+
     def _deliver_batch(self, session: Session, channel: Any, jobs: list[DeliveryJob]) -> None:
         """A channel that sends several jobs in one request reports each job's outcome."""
-        try:
-            outcomes = channel.deliver_batch(jobs, session)
-        except Exception as error:  # a bug in a channel must not lose the jobs either
-            session.rollback()
-            log.exception("Unexpected error delivering %d %s job(s)", len(jobs), channel.kind)
-            outcomes = {job.id: error for job in jobs}
-        for job in jobs:
-            self._record(session, job, outcomes[job.id])
+        references = [job.submission.reference for job in jobs]
+        with about(*references):  # the batch's own log lines are about all of them
+            try:
+                outcomes = channel.deliver_batch(jobs, session)
+            except SQLAlchemyError:
+                raise  # the database, not the channel: run() waits, then _settle puts them back
+            except Exception as error:  # a bug in a channel must not lose the jobs either
+                session.rollback()
+                log.exception("Unexpected error delivering %d %s job(s)", len(jobs), channel.kind)
+                outcomes = {job.id: error for job in jobs}
+        self._in_hand.update(outcomes)
+        for job, reference in zip(jobs, references, strict=True):
+            with about(reference):
+                self._record(session, job, outcomes[job.id])
         session.commit()  # one commit for the batch's outcomes
 
     def _deliver(self, session: Session, job: DeliveryJob) -> None:
-        try:
-            outcome: str | Exception | None = self.channels[job.kind].deliver(job, session)
-        except Exception as error:  # a bug in a channel must not lose the job either
-            session.rollback()
-            if not isinstance(error, DeliveryError):
-                log.exception("Unexpected error in %s", _describe(job))
-            outcome = error
-        self._record(session, job, outcome)
-        session.commit()
+        with about(job.submission.reference):  # every line while delivering it
+            try:
+                outcome: Outcome = self.channels[job.kind].deliver(job, session)
+            except SQLAlchemyError:
+                raise  # the database, not the channel: run() waits, then _settle puts it back
+            except Exception as error:  # a bug in a channel must not lose the job either
+                session.rollback()
+                if not isinstance(error, DeliveryError):
+                    log.exception("Unexpected error in %s", _describe(job))
+                outcome = error
+            self._in_hand[job.id] = outcome
+            self._record(session, job, outcome)
+            session.commit()
 
-    def _record(self, session: Session, job: DeliveryJob, outcome: str | Exception | None) -> None:
+    def _taken(self, jobs: list[DeliveryJob]) -> None:
+        """The database has their outcomes: they are no longer in hand."""
+        for job in jobs:
+            self._in_hand.pop(job.id, None)
+
+    def _settle(self) -> None:
+        """Record what the database could not take when it went away: the outcomes of the
+        jobs delivered meanwhile, and the jobs not delivered, back in the queue. Until then
+        their lease keeps them from other workers, so none is delivered twice."""
+        if not self._in_hand:
+            return
+        with current_intake().database.sessionmaker() as session:
+            for job_id, outcome in self._in_hand.items():
+                job = session.get(DeliveryJob, job_id)
+                if job is not None:
+                    with about(job.submission.reference):
+                        self._record(session, job, outcome)
+            session.commit()
+        log.info("The database is back: recorded %d job(s) held meanwhile", len(self._in_hand))
+        self._in_hand.clear()
+
+    def _settle_before_exit(self) -> None:
+        if not self._in_hand:
+            return
+        try:
+            with self.app.app_context():
+                self._settle()
+        except SQLAlchemyError:
+            log.error(
+                "Stopped with %d job(s) the database has no outcome for (it is unavailable); "
+                "they are delivered again when their lease runs out: %s",
+                len(self._in_hand),
+                ", ".join(str(job_id) for job_id in self._in_hand),
+            )
+
+    def _record(self, session: Session, job: DeliveryJob, outcome: Outcome) -> None:
         """Done with its external id; dead after a permanent error or the last try; else
-        back in the queue after a backoff."""
+        back in the queue after a backoff (at once when the database went away)."""
         what = _describe(job)
         if not isinstance(outcome, Exception):
             if mark_done(session, job, self.worker_id, outcome):
@@ -139,15 +229,19 @@ class Worker:
                 log.warning("Delivered %s, but its lease had passed to another worker", what)
             return
         message = str(outcome) or outcome.__class__.__name__
+        logged = error_text(outcome)  # the job keeps the whole message; the log no personal data
         if isinstance(outcome, PermanentDeliveryError):
             retry_at = None
-            log.error("Gave up %s: %s", what, message)
+            log.error("Gave up %s: %s", what, logged)
+        elif isinstance(outcome, DatabaseWentAway):
+            retry_at = utcnow()
+            log.info("Put back %s: %s", what, logged)
         else:
             retry_at = self.policy.next_attempt(job.attempts, utcnow())
             if retry_at is None:
-                log.error("Gave up %s after %d tries: %s", what, job.attempts, message)
+                log.error("Gave up %s after %d tries: %s", what, job.attempts, logged)
             else:
-                log.warning("Will retry %s at %s: %s", what, retry_at.isoformat(), message)
+                log.warning("Will retry %s at %s: %s", what, retry_at.isoformat(), logged)
         mark_failed(session, job, self.worker_id, message, retry_at=retry_at)
 
 

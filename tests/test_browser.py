@@ -142,6 +142,12 @@ def skip_to_content(page: Page) -> None:
     assert focus(page)["id"] == "indhold"
 
 
+def privacy_link(stop: dict[str, Any]) -> None:
+    """The consent's label links to the privacy notice: the tab stop after the checkbox."""
+    assert stop["tag"] == "a", stop
+    assert stop["text"] == "hvordan BL behandler mine oplysninger (åbner i en ny fane)", stop
+
+
 def choose_aeroe(page: Page) -> None:
     """On the focused municipality <select>: type-ahead to Vordingborg, then one ArrowDown.
 
@@ -234,6 +240,7 @@ def test_pamphlet_order_by_keyboard_only(page: Page, live_server: str, db: Sessi
     tab(page, "consent")
     page.keyboard.press("Space")
     assert focus(page)["checked"]
+    privacy_link(tab(page, ""))
     button = tab(page, "")
     assert button["tag"] == "button" and button["text"] == "Send bestilling", button
     page.keyboard.press("Enter")
@@ -295,6 +302,7 @@ def test_startup_help_by_keyboard_only(page: Page, live_server: str, db: Session
     type_into(page, "message", "Vi vil gerne i gang.\nHvor starter vi på Ærø?")
     tab(page, "consent")
     page.keyboard.press("Space")
+    privacy_link(tab(page, ""))
     button = tab(page, "")
     assert button["tag"] == "button" and button["text"] == "Send anmodning", button
     page.keyboard.press("Space")
@@ -366,6 +374,32 @@ def test_axe_finds_no_violations_and_nothing_leaves_the_site(
 
 
 @pytest.mark.browser
+def test_the_consent_links_to_the_privacy_notice_in_a_new_tab(
+    visit: Callable[..., Visit], live_server: str
+) -> None:
+    visitor = visit()
+    page = visitor.page
+    page.goto(live_server + "/pjecer/")
+    page.get_by_label("Boligorganisation", exact=True).fill("Boligforeningen Ærøhøj")
+
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="hvordan BL behandler mine oplysninger").click()
+    notice = opened.value
+    notice.wait_for_load_state()
+
+    assert notice.url == live_server + "/privatliv/"
+    assert notice.locator("h1").inner_text() == "Sådan behandler BL dine oplysninger"
+    assert "Vi gemmer dine oplysninger i 2 år" in notice.locator("main").inner_text()
+    screenshot(notice, "privatliv")
+    assert (report := axe_violations(notice)) == "", f"/privatliv/:\n{report}"
+    # The half-filled form stays as it was, and following the link did not tick the box.
+    organisation = page.get_by_label("Boligorganisation", exact=True)
+    assert organisation.input_value() == "Boligforeningen Ærøhøj"
+    assert not page.get_by_label("Jeg har læst").is_checked()
+    assert visitor.third_party_requests() == []
+
+
+@pytest.mark.browser
 @pytest.mark.parametrize("path", ["/pjecer/", "/opstartshjaelp/"])
 def test_error_summary_lists_errors_in_page_order(page: Page, live_server: str, path: str) -> None:
     page.goto(live_server + path)
@@ -428,7 +462,9 @@ def test_startup_help_works_without_javascript(
     page.keyboard.type("soeren@ærøhøj.dk")
     page.get_by_text("Forsyning og takster").click()  # the labels are the click targets
     page.get_by_text("Ved ikke").click()
-    page.get_by_text("Jeg har læst").click()
+    # The consent's label: its first words ("Jeg har læst"), not the privacy link inside it.
+    page.locator("label[for=consent]").click(position={"x": 4, "y": 8})
+    assert page.get_by_label("Jeg har læst").is_checked()
     assert page.get_by_label("Forsyning og takster").is_checked()
     assert page.get_by_label("Ved ikke").is_checked()
     page.get_by_role("button", name="Send anmodning").click()

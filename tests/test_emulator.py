@@ -459,6 +459,57 @@ def test_converted_leads(emulator: SalesforceEmulator, sf: Salesforce) -> None:
     assert open_leads["totalSize"] == 0
 
 
+def test_converting_a_lead_over_http(emulator: SalesforceEmulator, sf: Salesforce) -> None:
+    lead_id = sf.Lead.create(_lead(Email="kim@example.dk"))["id"]
+    with _session(emulator) as other_process:
+        converted = other_process.post(f"{emulator.url}/_emulator/leads/{lead_id}/convert")
+        unknown = other_process.post(f"{emulator.url}/_emulator/leads/00QEm0000000999AAA/convert")
+    assert converted.status_code == 200
+    contact_id = converted.json()["contactId"]
+    assert sf.Lead.get(lead_id)["IsConverted"] is True
+    assert sf.Contact.get(contact_id)["Email"] == "kim@example.dk"
+    assert unknown.status_code == 404
+
+
+def test_finding_and_deleting_the_unconverted_leads_of_some_external_ids(
+    emulator: SalesforceEmulator, sf: Salesforce
+) -> None:
+    """What an erasure does: look the leads up by external id, delete those not converted."""
+    ids = {ext: sf.Lead.create(_lead(**{EXT: ext}))["id"] for ext in "abc"}
+    emulator.convert_lead(ids["b"])
+    found = sf.query(
+        format_soql(
+            "SELECT Id, IsConverted, {ext:literal} FROM Lead WHERE {ext:literal} IN {values}",
+            ext=EXT,
+            values=["a", "b", "missing"],
+        )
+    )["records"]
+    assert sorted((r[EXT], r["IsConverted"]) for r in found) == [("a", False), ("b", True)]
+    unconverted = [r["Id"] for r in found if not r["IsConverted"]]
+    deleted = sf.restful(
+        "composite/sobjects",
+        method="DELETE",
+        params={"ids": ",".join([*unconverted, unconverted[0]]), "allOrNone": "false"},
+    )
+    assert [r["success"] for r in deleted] == [True, False]
+    assert deleted[1]["errors"][0]["statusCode"] == "ENTITY_IS_DELETED"  # already gone
+    assert set(emulator.records["Lead"]) == {ids["b"], ids["c"]}
+
+
+def test_deleting_a_lead_deletes_its_tasks_and_campaign_memberships(
+    emulator: SalesforceEmulator, sf: Salesforce
+) -> None:
+    campaign_id = emulator.add_record("Campaign", {"Name": "Haver til alle"})
+    lead_id, other_id = (sf.Lead.create(_lead())["id"] for _ in range(2))
+    for who in (lead_id, other_id):
+        sf.Task.create({"Subject": "Ring op", "WhoId": who})
+        sf.CampaignMember.create({"CampaignId": campaign_id, "LeadId": who})
+    sf.Lead.delete(lead_id)
+    assert [t["WhoId"] for t in emulator.records["Task"].values()] == [other_id]
+    assert [m["LeadId"] for m in emulator.records["CampaignMember"].values()] == [other_id]
+    assert campaign_id in emulator.records["Campaign"]
+
+
 # ------------------------------------------------------------------------------------ Composite
 
 

@@ -22,11 +22,16 @@ from intake.outbox import requeue
 
 LIST_LIMIT = 200  # jobs per list: the next due waiting jobs, the most recently dead
 SYNCED_LIMIT = 50  # the newest submissions with a Salesforce record
+ERASURES_LIMIT = 50  # the newest erasures in Salesforce (intake person erase)
 RETRY_BATCH = 500  # dead jobs locked, recorded and requeued per transaction
 
 WAITING = (JobStatus.PENDING, JobStatus.RUNNING)
 
-KIND_LABELS = {JobKind.EMAIL: "E-mail", JobKind.SALESFORCE: "Salesforce"}
+KIND_LABELS = {
+    JobKind.EMAIL: "E-mail",
+    JobKind.SALESFORCE: "Salesforce",
+    JobKind.SALESFORCE_ERASE: "Sletning i Salesforce",
+}
 TARGET_LABELS = {
     JobTarget.PAMPHLET_OFFICE: "Pjecekontoret",
     JobTarget.CONSULTANT: "Kredskonsulenten",
@@ -39,6 +44,7 @@ STATUS_LABELS = {
     JobStatus.RUNNING: "I gang",
     JobStatus.DONE: "Leveret",
     JobStatus.DEAD: "Opgivet",
+    JobStatus.CANCELLED: "Annulleret",
 }
 CSRF_MESSAGE = (
     "Handlingen blev ikke udført, fordi sikkerhedsnøglen manglede eller var udløbet. "
@@ -86,6 +92,13 @@ def deliveries() -> str:
         .limit(SYNCED_LIMIT)
     )
     counts = _counts(session)
+    erasures = session.scalars(
+        select(DeliveryJob)
+        .where(DeliveryJob.kind == JobKind.SALESFORCE_ERASE)
+        .options(selectinload(DeliveryJob.submission))
+        .order_by(DeliveryJob.id.desc())
+        .limit(ERASURES_LIMIT)
+    )
     return render_template(
         "intake/admin/deliveries.html",
         waiting=_jobs(session, *WAITING, newest_first=False),
@@ -98,6 +111,10 @@ def deliveries() -> str:
         ),
         limit=LIST_LIMIT,
         synced_limit=SYNCED_LIMIT,
+        erasures=list(erasures),
+        erasures_count=session.scalar(
+            select(func.count()).where(DeliveryJob.kind == JobKind.SALESFORCE_ERASE)
+        ),
         kinds=KIND_LABELS,
         targets=TARGET_LABELS,
         statuses=STATUS_LABELS,

@@ -1,0 +1,312 @@
+"""Personal data: anonymising submissions, after the retention period (`intake purge`) or when
+a person asks (`intake person erase`), and finding a person's submissions by e-mail.
+
+Anonymising blanks every field that says something about the person (PERSONAL_FIELDS) and
+keeps what the overview counts: kind, municipality, kreds, consultant, dates, order lines,
+status, topics and whether a cooperation exists. In the same transaction it
+
+- cancels the submission's deliveries that have not gone out (pending, running or dead): an
+  e-mail must never go out with blanked fields, and a Salesforce upsert must not make a lead
+  again after an erasure. The worker also refuses a job whose submission was anonymised after
+  the job was claimed (intake.worker);
+- cancels a pamphlet order still waiting to be packed or shipped (there is no address left);
+- blanks the text that may repeat personal data: the jobs' last errors (a mail server's
+  "unknown user <address>") and the details of the submission's audit events (staff notes,
+  parcel numbers). Who did what, and when, stays.
+
+What this cannot reach: .eml files already written to INTAKE_MAIL_DIR, copies in mailboxes and
+mail-server logs, and Salesforce (an erasure queues a job that deletes the lead,
+crm_sync.erasure; the purge leaves Salesforce to BL's own CRM rules).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from intake import audit
+from intake.email_headers import ascii_address
+from intake.models import (
+    AuditEvent,
+    DeliveryJob,
+    JobKind,
+    JobStatus,
+    JobTarget,
+    OrderStatus,
+    Submission,
+    SubmissionKind,
+    utcnow,
+)
+
+ACTOR = "cli"
+ANONYMISED_ORGANISATION = "(anonymiseret)"
+
+# Every personal field, and what it becomes.
+PERSONAL_FIELDS: dict[str, str] = {
+    "organisation": ANONYMISED_ORGANISATION,
+    "first_name": "",
+    "last_name": "",
+    "email": "",
+    "phone": "",
+    "role": "",
+    "cvr": "",
+    "street": "",
+    "postcode": "",
+    "city": "",
+    "attention": "",
+    "note": "",
+    "status_note": "",
+    "participants": "",
+    "message": "",
+}
+
+UNSENT = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.DEAD)
+ERASURE_KINDS = frozenset({JobKind.SALESFORCE_ERASE})  # the jobs an anonymisation leaves alone
+CANCELLED_OUTCOME = (
+    "Annulleret: henvendelsens personoplysninger blev slettet, før leverancen gik ud."
+)
+BATCH = 500  # submissions anonymised per transaction by the purge
+
+
+@dataclass
+class Anonymised:
+    """What anonymising some submissions did."""
+
+    references: list[str] = field(default_factory=list)
+    by_kind: dict[SubmissionKind, int] = field(default_factory=dict)
+    cancelled_jobs: int = 0
+    cancelled_orders: int = 0
+    erasure_jobs: int = 0
+
+    def add(self, submission: Submission, cancelled_jobs: int, cancelled_order: bool) -> None:
+        self.references.append(submission.reference)
+        self.by_kind[submission.kind] = self.by_kind.get(submission.kind, 0) + 1
+        self.cancelled_jobs += cancelled_jobs
+        self.cancelled_orders += cancelled_order
+
+    @property
+    def count(self) -> int:
+        return len(self.references)
+
+
+def counted(number: int, singular: str, plural: str) -> str:
+    """ "1 leverance", "3 leverancer": for the audit log's Danish."""
+    return f"{number} {singular if number == 1 else plural}"
+
+
+def anonymise(session: Session, submission: Submission, reason: str) -> tuple[int, bool]:
+    """Blank the submission's personal data and cancel what has not gone out (see the module
+    docstring); the caller commits. Returns (jobs cancelled, whether a waiting order was
+    cancelled)."""
+    now = utcnow()
+    for name, value in PERSONAL_FIELDS.items():
+        setattr(submission, name, value)
+    submission.anonymised_at = now
+    cancelled_order = submission.order_status in (OrderStatus.NEW, OrderStatus.PACKED)
+    if cancelled_order:
+        submission.order_status = OrderStatus.CANCELLED
+        submission.cancelled_at = now
+    cancelled = session.execute(
+        update(DeliveryJob)
+        .where(
+            DeliveryJob.submission_id == submission.id,
+            DeliveryJob.status.in_(UNSENT),
+            DeliveryJob.kind.not_in(ERASURE_KINDS),
+        )
+        .values(
+            status=JobStatus.CANCELLED,
+            outcome=CANCELLED_OUTCOME,
+            finished_at=now,
+            locked_until=None,
+        )
+    ).rowcount
+    session.execute(
+        update(DeliveryJob)
+        .where(DeliveryJob.submission_id == submission.id, DeliveryJob.last_error != "")
+        .values(last_error="")
+    )
+    session.execute(
+        update(AuditEvent)
+        .where(AuditEvent.submission_id == submission.id, AuditEvent.detail != "")
+        .values(detail="")
+    )
+    detail = reason
+    if cancelled:
+        detail += f" {counted(cancelled, 'leverance', 'leverancer')}, der ikke var gået ud, "
+        detail += "blev annulleret."
+    if cancelled_order:
+        detail += " Ordren var ikke sendt og blev annulleret."
+    audit.record(session, ACTOR, "anonymised", submission=submission, detail=detail)
+    return cancelled, cancelled_order
+
+
+# -- The purge -----------------------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class PurgeResult(Anonymised):
+    cutoff: datetime  # submissions received before it were (or, in a dry run, would be) anonymised
+    oldest_kept: Submission | None = None  # the oldest submission that still has personal data
+
+
+def _older_than(cutoff: datetime) -> Select[tuple[Submission]]:
+    return select(Submission).where(
+        Submission.created_at < cutoff, Submission.anonymised_at.is_(None)
+    )
+
+
+def purge(session: Session, retention_days: int, *, dry_run: bool = False) -> PurgeResult:
+    """Anonymise every submission received more than `retention_days` ago, BATCH per commit
+    (an interrupted purge keeps what it did; the next run does the rest). With `dry_run`,
+    only count. Each run, dry runs aside, is in the audit log, also when it found nothing."""
+    cutoff = utcnow() - timedelta(days=retention_days)
+    result = PurgeResult(cutoff=cutoff)
+    reason = f"Automatisk efter {retention_days} dage (intake purge)."
+    last_id = 0
+    while True:
+        query = (
+            _older_than(cutoff).where(Submission.id > last_id).order_by(Submission.id).limit(BATCH)
+        )
+        if not dry_run:
+            query = query.with_for_update()
+        batch = list(session.scalars(query))
+        if not batch:
+            break
+        for submission in batch:
+            if dry_run:
+                result.add(submission, 0, False)
+            else:
+                result.add(submission, *anonymise(session, submission, reason))
+        last_id = batch[-1].id
+        if not dry_run:
+            session.commit()
+    result.oldest_kept = session.scalar(
+        select(Submission)
+        .where(Submission.anonymised_at.is_(None))
+        .order_by(Submission.created_at, Submission.id)
+        .limit(1)
+    )
+    if dry_run:
+        session.rollback()
+        return result
+    audit.record(
+        session,
+        ACTOR,
+        "purge",
+        detail=(
+            f"{counted(result.count, 'henvendelse', 'henvendelser')} modtaget før "
+            f"{cutoff:%Y-%m-%d %H:%M} UTC "
+            f"(mere end {retention_days} dage siden) blev anonymiseret; "
+            f"{counted(result.cancelled_jobs, 'leverance', 'leverancer')} annulleret."
+        ),
+    )
+    session.commit()
+    return result
+
+
+# -- One person ----------------------------------------------------------------------------
+
+
+def normal_address(address: str) -> str:
+    """An e-mail address in one form for comparing: trimmed, the domain in IDNA, lower case
+    ("Aase@Sønderå.dk" and "aase@xn--snder-qra2k.dk" are one address)."""
+    address = address.strip()
+    with contextlib.suppress(UnicodeError):  # a domain IDNA cannot encode stays as it is
+        address = ascii_address(address)
+    return address.casefold()
+
+
+def address_key(address: str, secret_key: str | bytes) -> str:
+    """A keyed hash of the address for the audit log, which must not hold the address itself:
+    BL's IT can recompute it (with the same SECRET_KEY) to answer "was X erased?"."""
+    key = secret_key.encode() if isinstance(secret_key, str) else secret_key
+    digest = hmac.new(key, normal_address(address).encode(), hashlib.sha256).hexdigest()
+    return f"hmac-sha256:{digest[:16]}"
+
+
+def submissions_of(session: Session, address: str, *, lock: bool = False) -> list[Submission]:
+    """Every submission (not yet anonymised) from this e-mail address, in any letter case and
+    with its domain written either way, oldest first.
+
+    The database narrows it down by the local part (ASCII: the forms refuse others), which
+    SQLite's lower() can fold; the exact comparison is made here, because neither database
+    folds ÆØÅ or knows IDNA."""
+    wanted = normal_address(address)
+    local = wanted.rpartition("@")[0]
+    if not local:
+        return []
+    query = (
+        select(Submission)
+        .where(
+            Submission.anonymised_at.is_(None),
+            func.lower(Submission.email).startswith(local + "@", autoescape=True),
+        )
+        .order_by(Submission.created_at, Submission.id)
+    )
+    if lock:
+        query = query.with_for_update()
+    return [s for s in session.scalars(query) if normal_address(s.email) == wanted]
+
+
+def _erasure_due(session: Session, submission: Submission) -> datetime | None:
+    """When the lead can be deleted, or None if no lead can exist: the upsert never tried.
+    A running upsert may still write the lead; the deletion waits for its lease to end."""
+    upsert = session.scalar(
+        select(DeliveryJob).where(
+            DeliveryJob.submission_id == submission.id,
+            DeliveryJob.kind == JobKind.SALESFORCE,
+        )
+    )
+    now = utcnow()
+    if upsert is None or (upsert.status is JobStatus.PENDING and upsert.attempts == 0):
+        return None
+    if upsert.status is JobStatus.RUNNING and upsert.locked_until and upsert.locked_until > now:
+        return upsert.locked_until
+    return now
+
+
+def erase_person(session: Session, address: str, key: str) -> Anonymised:
+    """Anonymise the person's submissions and queue, for each that reached Salesforce, a job
+    that deletes its lead unless the lead is converted (crm_sync.erasure); one commit, with
+    the audit event (which names the address only by its `key`)."""
+    result = Anonymised()
+    submissions = submissions_of(session, address, lock=True)
+    reason = "Slettet efter anmodning fra personen (intake person erase)."
+    for submission in submissions:
+        due = _erasure_due(session, submission)
+        result.add(submission, *anonymise(session, submission, reason))
+        exists = session.scalar(
+            select(DeliveryJob.id).where(
+                DeliveryJob.submission_id == submission.id,
+                DeliveryJob.kind == JobKind.SALESFORCE_ERASE,
+            )
+        )
+        if due is not None and exists is None:
+            session.add(
+                DeliveryJob(
+                    submission_id=submission.id,
+                    kind=JobKind.SALESFORCE_ERASE,
+                    target=JobTarget.LEAD,
+                    next_attempt_at=due,
+                )
+            )
+            result.erasure_jobs += 1
+    audit.record(
+        session,
+        ACTOR,
+        "person_erased",
+        detail=(
+            f"E-mail-nøgle {key}: {counted(result.count, 'henvendelse', 'henvendelser')} "
+            f"anonymiseret ({', '.join(result.references) or 'ingen'}); "
+            f"{counted(result.cancelled_jobs, 'leverance', 'leverancer')} annulleret; "
+            f"{counted(result.erasure_jobs, 'sletning', 'sletninger')} i Salesforce sat i kø."
+        ),
+    )
+    session.commit()
+    return result

@@ -1,0 +1,26 @@
+"""What the privacy page (`/privatliv/`, templates/intake/privatliv.html) says that depends on
+the settings: how long submissions are kept, and whom to write to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+DAYS_PER_YEAR = 365
+
+
+def retention_phrase(days: int) -> str:
+    """How long we keep a submission, as a Danish phrase: "2 år" for 730 days, "1 år" for
+    365, otherwise in days ("90 dage", "1 dag"). 730 days is what BL means by two years;
+    a year is counted as 365 days, as the purge does."""
+    if days % DAYS_PER_YEAR == 0:
+        return f"{days // DAYS_PER_YEAR} år"
+    return f"{days} dag" if days == 1 else f"{days} dage"
+
+
+def notice_context(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The privacy template's variables from the app's settings."""
+    return {
+        "retention": retention_phrase(int(config["INTAKE_RETENTION_DAYS"])),
+        "contact_email": config["INTAKE_PRIVACY_CONTACT_EMAIL"],
+    }

@@ -1,0 +1,253 @@
+"""Logs: JSON lines (INTAKE_LOG_JSON=1) with the request id and the submission's reference, in
+the web process and in the worker; no personal data; a host app keeps its own logging."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from intake import Intake
+from intake.models import DeliveryJob, JobKind, JobStatus, Submission
+from intake.worker import Worker
+from tests.conftest import send_mail_to, use_salesforce
+from tests.helpers import VALID_HELP, VALID_ORDER, submit
+
+# What the forms in tests.helpers hold about the person: none of it may reach a log line.
+PERSONAL = [
+    "Åse",
+    "Bøgh",
+    "aase",
+    "sønderå",
+    "xn--snder",
+    "Søndergade",
+    "33 76 20 40",
+    "Bjørn Æbelø",
+    "Levér gerne",
+]
+NEW_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@pytest.fixture
+def config(config, smtp, salesforce):
+    config = use_salesforce(send_mail_to(config, smtp), salesforce)
+    config["INTAKE_LOG_JSON"] = True
+    return config
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """Every line written, each parsed as JSON (a line that is not fails the test)."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def assert_no_personal_data(text: str) -> None:
+    found = [word for word in PERSONAL if word.lower() in text.lower()]
+    assert not found, f"personal data in the log: {found}"
+
+
+def test_web_lines_carry_the_request_id_and_the_reference(app, client, db, capsys):
+    capsys.readouterr()
+    form = client.get("/pjecer/")
+    posted = submit(client, "/pjecer/", VALID_ORDER)
+    receipt = client.get(posted.headers["Location"])
+    out = capsys.readouterr().err
+    lines = json_lines(out)
+    reference = db.scalars(select(Submission.reference)).one()
+
+    for line in lines:
+        assert {"time", "level", "logger", "message"} <= line.keys()
+    ids = [response.headers["X-Request-ID"] for response in (form, posted, receipt)]
+    assert len(set(ids)) == 3  # a fresh id per request
+    by_request = {rid: [line for line in lines if line.get("request_id") == rid] for rid in ids}
+
+    (form_line,) = by_request[form.headers["X-Request-ID"]]
+    assert form_line["message"].startswith("GET /pjecer/ 200")
+    assert (form_line["method"], form_line["path"], form_line["status"]) == ("GET", "/pjecer/", 200)
+    assert "reference" not in form_line  # not about a submission yet
+
+    post_lines = by_request[posted.headers["X-Request-ID"]]
+    assert post_lines[0]["message"] == f"Stored {reference} (pamphlet_order)"
+    assert post_lines[-1]["message"].startswith("POST /pjecer/ 303")
+    assert {line["reference"] for line in post_lines} == {reference}
+
+    (receipt_line,) = by_request[receipt.headers["X-Request-ID"]]
+    assert receipt_line["reference"] == reference
+    # The receipt's token opens personal data: the line has the route, not the token.
+    assert receipt_line["path"] == "/kvittering/<token>"
+    token = posted.headers["Location"].rsplit("/", 1)[-1]
+    assert token not in out
+    assert_no_personal_data(out)
+
+
+def test_worker_lines_carry_the_reference_of_the_job_they_are_about(
+    app, client, db, capsys, smtp, salesforce
+):
+    submit(client, "/pjecer/", VALID_ORDER)
+    submit(client, "/opstartshjaelp/", VALID_HELP)
+    references = dict(db.execute(select(Submission.kind, Submission.reference)).all())
+    capsys.readouterr()
+
+    Worker(app).run_once()
+    out = capsys.readouterr().err
+    lines = json_lines(out)
+
+    delivered = [line for line in lines if line["message"].startswith("Delivered ")]
+    assert len(delivered) == 7  # 4 jobs for the order, 3 for the start-up request
+    for line in delivered:
+        assert line["logger"] == "intake.worker"
+        assert f" for {line['reference']} " in line["message"]
+        assert "request_id" not in line  # no request in the worker
+    assert {line["reference"] for line in delivered} == set(references.values())
+    # The Salesforce channel's own line, written while it sent the jobs (one batch of two).
+    (sent,) = [line for line in lines if line["message"].startswith("Salesforce: 2 job(s) sent")]
+    assert sorted(sent["references"]) == sorted(references.values())
+    assert len(salesforce.records["Lead"]) == 2
+    assert len(smtp.messages) == 5
+    assert_no_personal_data(out)
+
+
+@pytest.mark.parametrize("incoming", ["3f2c9a1e-7d4b-4c8e-9a51-0f6e2d7b8c90", "lb.42:req_7-x"])
+def test_a_sane_incoming_request_id_is_kept(client, capsys, incoming):
+    capsys.readouterr()
+    response = client.get("/pjecer/", headers={"X-Request-ID": incoming})
+    assert response.headers["X-Request-ID"] == incoming
+    (line,) = json_lines(capsys.readouterr().err)
+    assert line["request_id"] == incoming
+
+
+@pytest.mark.parametrize(
+    "incoming",
+    [
+        "x" * 129,  # too long
+        '"><script>alert(1)</script>',
+        "abc def",
+        "id\tforged=1",
+        "æøå",
+        "",
+    ],
+)
+def test_a_hostile_or_odd_request_id_is_replaced(client, capsys, incoming):
+    capsys.readouterr()
+    response = client.get("/pjecer/", headers={"X-Request-ID": incoming})
+    replaced = response.headers["X-Request-ID"]
+    assert NEW_ID.fullmatch(replaced)
+    (line,) = json_lines(capsys.readouterr().err)
+    assert line["request_id"] == replaced
+
+
+def test_a_post_refused_by_the_rate_limit_has_an_id_and_a_line_too(build_app, capsys):
+    client = build_app(INTAKE_FORM_RATE_LIMIT="1 per minute").test_client()
+    submit(client, "/pjecer/", VALID_ORDER)
+    capsys.readouterr()
+    refused = client.post("/pjecer/", data={})
+    assert refused.status_code == 429
+    (line,) = json_lines(capsys.readouterr().err)
+    assert line["request_id"] == refused.headers["X-Request-ID"]
+    assert (line["method"], line["path"], line["status"]) == ("POST", "/pjecer/", 429)
+
+
+def test_a_rejected_delivery_logs_neither_address_nor_value(
+    build_app, db, capsys, smtp, salesforce
+):
+    # Salesforce quotes the rejected value in its message; the SMTP server names the address.
+    salesforce.add_field("Lead", "Efternavn__c", length=5)
+    app = build_app(SALESFORCE_EXTRA_LEAD_FIELDS="Efternavn__c=last_name")
+    smtp.handler.rcpt_reply = "550 5.1.1 <aase.boegh@xn--snder-qra2k.dk>: Brugeren findes ikke"
+    submit(app.test_client(), "/opstartshjaelp/", VALID_HELP)
+    reference = db.scalars(select(Submission.reference)).one()
+    capsys.readouterr()
+
+    Worker(app).run_once()
+    out = capsys.readouterr().err
+    lines = json_lines(out)
+
+    jobs = db.scalars(select(DeliveryJob).order_by(DeliveryJob.id)).all()
+    assert {job.status for job in jobs} == {JobStatus.DEAD}
+    (crm,) = [job for job in jobs if job.kind is JobKind.SALESFORCE]
+    assert "Bøgh-Ørsted" in crm.last_error  # the job keeps Salesforce's whole message …
+    gave_up = [line for line in lines if line["message"].startswith("Gave up")]
+    assert len(gave_up) == 3
+    assert {line["reference"] for line in gave_up} == {reference}
+    crm_line = next(line for line in gave_up if "salesforce/lead" in line["message"])
+    assert "STRING_TOO_LONG" in crm_line["message"]  # … the log only its code
+    mail_line = next(line for line in gave_up if "email/requester" in line["message"])
+    assert "550" in mail_line["message"] and "<e-mail>" in mail_line["message"]
+    assert_no_personal_data(out)
+
+
+def test_without_json_the_lines_are_text_with_the_ids(build_app, capsys):
+    app = build_app(INTAKE_LOG_JSON=False)
+    capsys.readouterr()
+    response = submit(app.test_client(), "/pjecer/", VALID_ORDER)
+    out = capsys.readouterr().err
+    request_id = response.headers["X-Request-ID"]
+    (stored,) = [line for line in out.splitlines() if "Stored PJ-" in line]
+    assert not stored.startswith("{")
+    reference = stored.split("Stored ", 1)[1].split()[0]
+    assert f" INFO intake [request_id={request_id} reference={reference}]: Stored " in stored
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_a_host_app_keeps_its_logging_and_still_gets_the_ids(config, track_app):
+    root = logging.getLogger()
+    host = Flask("bl_website")
+    host.config.update(config)
+    host.logger.setLevel(logging.INFO)  # the host decides what it logs
+
+    @host.get("/nyheder/")
+    def news() -> str:
+        host.logger.info("Nyheder vist")
+        return "Nyheder"
+
+    handlers_before = list(root.handlers)
+    track_app(host)
+    Intake(host)
+    assert root.handlers == handlers_before  # mounting the plugin configures nothing
+
+    collect = _Collect()  # the host's own handler
+    root.addHandler(collect)
+    try:
+        client = host.test_client()
+        posted = submit(client, "/pjecer/", VALID_ORDER)
+        news = client.get("/nyheder/")
+    finally:
+        root.removeHandler(collect)
+
+    (stored,) = [r for r in collect.records if r.getMessage().startswith("Stored PJ-")]
+    assert stored.name == "bl_website"
+    assert stored.request_id == posted.headers["X-Request-ID"]  # type: ignore[attr-defined]
+    assert stored.reference == stored.getMessage().split()[1]  # type: ignore[attr-defined]
+    # The host's own pages are the host's: no id of ours, no request line of ours.
+    assert "X-Request-ID" not in news.headers
+    assert not any(r.getMessage().startswith("GET /nyheder/") for r in collect.records)
+
+
+def test_the_worker_command_of_a_host_app_writes_json_lines(config, track_app, smtp):
+    host = Flask("bl_website")
+    host.config.update(config)
+    Intake(host)
+    track_app(host)
+    submit(host.test_client(), "/opstartshjaelp/", VALID_HELP)
+    with host.extensions["intake"].database.sessionmaker() as session:
+        reference = session.scalars(select(Submission.reference)).one()
+
+    result = host.test_cli_runner().invoke(args=["intake", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    lines = json_lines(result.stderr)  # the command set up JSON lines for its process
+    delivered = [line for line in lines if line["message"].startswith("Delivered ")]
+    assert len(delivered) == 3  # the lead, the consultant's e-mail and the receipt
+    assert {line["reference"] for line in delivered} == {reference}
+    assert len(smtp.messages) == 2

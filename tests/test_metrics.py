@@ -1,0 +1,224 @@
+"""/metrics: Prometheus' text format, numbers read from the database at each scrape, the
+Salesforce API usage the workers recorded, and the address allow-list."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from crm_sync.client import SalesforceClient
+from crm_sync.config import load_config
+from crm_sync.emulator import SalesforceEmulator
+from crm_sync.usage import current_usage, record_usage
+from intake import create_app
+from intake.models import DeliveryJob, utcnow
+from intake.worker import Worker
+from tests.conftest import TEST_SECRET, send_mail_to, use_salesforce
+from tests.helpers import VALID_HELP, VALID_ORDER, submit
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+@pytest.fixture
+def config(config, smtp, salesforce):
+    return use_salesforce(send_mail_to(config, smtp), salesforce)
+
+
+def scrape(client, address: str = "127.0.0.1", **headers: str) -> Samples:
+    response = client.get("/metrics", environ_base={"REMOTE_ADDR": address}, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["Content-Type"].startswith("text/plain")
+    samples: Samples = {}
+    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples[(name, tuple(sorted(labels.items())))]
+
+
+def jobs(samples: Samples, channel: str, target: str, status: str) -> float:
+    return value(samples, "intake_delivery_jobs", channel=channel, target=target, status=status)
+
+
+def test_an_empty_intake_scrapes_as_zeros(client):
+    samples = scrape(client)
+    assert value(samples, "intake_database_up") == 1
+    for kind in ("pamphlet_order", "startup_help"):
+        assert value(samples, "intake_submissions_total", kind=kind) == 0
+    for channel in ("email", "salesforce"):
+        assert value(samples, "intake_delivery_backlog", channel=channel) == 0
+        assert value(samples, "intake_delivery_oldest_pending_age_seconds", channel=channel) == 0
+    assert value(samples, "intake_salesforce_api_requests_total") == 0
+    # Salesforce has not reported an allowance yet: no number rather than a made-up one.
+    assert not any(name.startswith("intake_salesforce_api_daily") for name, _ in samples)
+
+
+def test_a_submission_and_its_delivery_move_the_numbers(app, client, db, salesforce, smtp):
+    submit(client, "/pjecer/", VALID_ORDER)
+    samples = scrape(client)
+    assert value(samples, "intake_submissions_total", kind="pamphlet_order") == 1
+    assert value(samples, "intake_submissions_total", kind="startup_help") == 0
+    for target in ("pamphlet_office", "consultant", "requester"):
+        assert jobs(samples, "email", target, "pending") == 1
+        assert jobs(samples, "email", target, "done") == 0
+    assert jobs(samples, "salesforce", "lead", "pending") == 1
+    assert value(samples, "intake_delivery_backlog", channel="email") == 3
+    assert value(samples, "intake_delivery_backlog", channel="salesforce") == 1
+
+    db.execute(update(DeliveryJob).values(created_at=utcnow() - timedelta(hours=2)))
+    db.commit()
+    samples = scrape(client)
+    assert value(samples, "intake_delivery_oldest_pending_age_seconds", channel="email") >= 7200
+
+    Worker(app).run_once()
+    samples = scrape(client)
+    for target in ("pamphlet_office", "consultant", "requester"):
+        assert jobs(samples, "email", target, "done") == 1
+        assert jobs(samples, "email", target, "pending") == 0
+    assert jobs(samples, "salesforce", "lead", "done") == 1
+    for channel in ("email", "salesforce"):
+        assert value(samples, "intake_delivery_backlog", channel=channel) == 0
+        assert value(samples, "intake_delivery_oldest_pending_age_seconds", channel=channel) == 0
+    assert len(smtp.messages) == 3 and len(salesforce.records["Lead"]) == 1
+
+
+def test_dead_deliveries_are_counted_as_dead(app, client, smtp):
+    smtp.handler.rcpt_reply = "550 5.1.1 Brugeren findes ikke"
+    submit(client, "/opstartshjaelp/", VALID_HELP)
+    Worker(app).run_once()
+    samples = scrape(client)
+    assert value(samples, "intake_submissions_total", kind="startup_help") == 1
+    for target in ("consultant", "requester"):
+        assert jobs(samples, "email", target, "dead") == 1
+    assert jobs(samples, "salesforce", "lead", "done") == 1
+    assert value(samples, "intake_delivery_backlog", channel="email") == 0
+
+
+def test_salesforce_requests_and_the_daily_allowance_come_from_salesforce(build_app):
+    with SalesforceEmulator(daily_api_limit=250) as emulator:
+        app = build_app(**use_salesforce({}, emulator))
+        client = app.test_client()
+        submit(client, "/opstartshjaelp/", VALID_HELP)
+        Worker(app).run_once()
+        samples = scrape(client)
+        used = emulator.api_request_count()
+        assert used == 2  # the contact look-up and one Composite request
+        assert len(emulator.records["Lead"]) == 1
+    assert value(samples, "intake_salesforce_api_requests_total") == used
+    assert value(samples, "intake_salesforce_api_daily_limit") == 250
+    assert value(samples, "intake_salesforce_api_daily_remaining") == 250 - used
+    assert value(samples, "intake_salesforce_api_usage_observed_timestamp_seconds") > 0
+
+
+def test_the_requests_of_several_workers_add_up(app, db, salesforce):
+    """Workers are separate processes: each adds its own requests to the one row."""
+    config = load_config(app.config)
+    first, second = SalesforceClient(config), SalesforceClient(config)
+    first.call("GET", "limits/")
+    first.call("GET", "limits/")
+    second.call("GET", "limits/")
+    record_usage(db, first)  # makes the row
+    db.commit()
+    record_usage(db, second)
+    db.commit()
+    record_usage(db, first)  # nothing new since it last recorded
+    db.commit()
+    usage = current_usage(db)
+    assert usage is not None
+    assert usage.api_requests == 3 == salesforce.api_request_count()
+    assert (usage.daily_used, usage.daily_limit) == (3, salesforce.daily_api_limit)
+
+
+def test_openmetrics_when_prometheus_asks_for_it(client):
+    response = client.get(
+        "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+    )
+    assert response.headers["Content-Type"].startswith("application/openmetrics-text")
+    families = {f.name for f in openmetrics_families(response.get_data(as_text=True))}
+    assert {"intake_submissions", "intake_delivery_backlog", "intake_database_up"} <= families
+
+
+# -- who may scrape ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"])
+def test_loopback_may_scrape_by_default(client, address):
+    assert value(scrape(client, address), "intake_database_up") == 1
+
+
+@pytest.mark.parametrize("address", ["203.0.113.9", "10.0.0.5", "2001:db8::1", ""])
+def test_other_addresses_are_refused_by_default(client, address):
+    response = client.get("/metrics", environ_base={"REMOTE_ADDR": address})
+    assert response.status_code == 403
+    body = response.get_data(as_text=True)
+    assert body.startswith("Adgang nægtet")
+    assert "intake_" not in body
+
+
+def test_the_allow_list_names_addresses_and_networks(build_app):
+    client = build_app(INTAKE_METRICS_ALLOW="10.20.0.0/16, 192.0.2.7").test_client()
+    for allowed in ("10.20.3.4", "192.0.2.7"):
+        assert client.get("/metrics", environ_base={"REMOTE_ADDR": allowed}).status_code == 200
+    for refused in ("192.0.2.8", "10.21.0.1", "127.0.0.1"):
+        assert client.get("/metrics", environ_base={"REMOTE_ADDR": refused}).status_code == 403
+
+
+def test_an_empty_allow_list_lets_nobody_in(build_app):
+    client = build_app(INTAKE_METRICS_ALLOW="").test_client()
+    assert client.get("/metrics").status_code == 403
+
+
+def test_a_request_relayed_by_a_proxy_is_refused_unless_the_app_resolves_it(build_app):
+    # Behind a reverse proxy on the same machine every visitor's peer is 127.0.0.1.
+    app = build_app(INTAKE_METRICS_ALLOW="127.0.0.1, 10.20.0.0/16")
+    relayed = {"X-Forwarded-For": "10.20.3.4"}
+    assert app.test_client().get("/metrics", headers=relayed).status_code == 403
+    assert (
+        app.test_client().get("/metrics", headers={"Forwarded": "for=10.20.3.4"}).status_code == 403
+    )
+    # With ProxyFix (as for the rate limits) the address it resolves is the one checked.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # type: ignore[method-assign]
+    assert app.test_client().get("/metrics", headers=relayed).status_code == 200
+    outside = {"X-Forwarded-For": "203.0.113.9"}
+    assert app.test_client().get("/metrics", headers=outside).status_code == 403
+
+
+def test_a_bad_allow_list_stops_the_start_and_names_the_entry(config):
+    config["INTAKE_METRICS_ALLOW"] = "127.0.0.1, intranettet"
+    with pytest.raises(RuntimeError, match="INTAKE_METRICS_ALLOW: 'intranettet' is not an IP"):
+        create_app(config)
+
+
+def test_scrapes_are_not_rate_limited_and_set_no_cookie(build_app):
+    client = build_app(
+        INTAKE_FORM_RATE_LIMIT="1 per minute", INTAKE_LOGIN_RATE_LIMIT="1 per minute"
+    ).test_client()
+    for _ in range(5):
+        response = client.get("/metrics")
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers
+        assert response.headers["X-Request-ID"]
+
+
+def test_an_unreachable_database_scrapes_as_down(track_app):
+    app = track_app(
+        create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": TEST_SECRET,
+                "INTAKE_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2",
+            }
+        )
+    )
+    samples = scrape(app.test_client())
+    assert samples == {("intake_database_up", ()): 0}
