@@ -6,7 +6,8 @@ The benchmarks run as `python bench/<name>.py`, so bench/ is first on sys.path a
 bench/intake.py hides the app's package `intake`. Neither they nor this module import the
 app: they migrate it with its CLI, serve it with gunicorn, run its worker as
 `flask --app wsgi intake worker` and read its tables with SQL. They import this module as
-`common`.
+`bench.common` (the repo root is on sys.path through the venv's editable install), as do
+bench/stack.py and the tests that use it, so a process never has two copies of it.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import requests
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 30.0  # seconds, per HTTP request
@@ -171,7 +173,9 @@ def fresh_database(database_url: str | None, tmp: Path) -> Iterator[tuple[str, s
     if url.get_backend_name() != "postgresql":
         raise BenchError("--database-url must be a PostgreSQL URL (SQLite is the default)")
     name = f"intake_bench_{secrets.token_hex(4)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    # NullPool: no connection kept between the two uses, so a server restart in between (the
+    # fault test) leaves nothing stale to drop the database with.
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         try:
             with admin.connect() as conn:
@@ -414,6 +418,8 @@ class WorkerProcess:
         """SIGTERM: the worker finishes and records the job in hand, then exits."""
         stop_process(self.process)
         self._reader.join(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 # --- The client: forms and POSTs ----------------------------------------------------------
@@ -455,7 +461,13 @@ def fetch_form(session: requests.Session, url: str) -> FreshForm:
     which loopback is a secure context, does). So the cookie is kept with the form, for
     post_form to send in its own Cookie header.
     """
-    response = session.get(url, timeout=TIMEOUT)
+    return read_form(session.get(url, timeout=TIMEOUT), session)
+
+
+def read_form(response: requests.Response, session: requests.Session) -> FreshForm:
+    """The form in an answer to a GET of a form page (see fetch_form); BenchError if it
+    is not one."""
+    url = response.url
     if response.status_code != 200:
         raise BenchError(f"GET {url}: {describe(response)}")
     parser = _HiddenInputs()

@@ -71,7 +71,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import requests
-from common import (
+from sqlalchemy import text
+
+from bench.common import (
     EXIT_FAILED,
     EXIT_OK,
     STALL_TIMEOUT,
@@ -106,63 +108,24 @@ from common import (
     temp_dir,
     write_json,
 )
-from sqlalchemy import text
+from bench.load import EMAILS_PER_KIND, FORM_DATA, HELP, ORDER, PATHS, address, kind_of
 
-# Run as a script, bench/ is first on sys.path (`common` is bench/common.py) and bench/intake.py
-# hides the app's package `intake`. crm_sync.emulator imports nothing of the app, so it is safe
-# here (it comes from the editable install); the app itself is only run: migrated with its
-# CLI, served with gunicorn, its worker as `flask --app wsgi intake worker`, and counted with
-# SQL.
+# Run as a script, bench/ is first on sys.path and bench/intake.py hides the app's package
+# `intake`. crm_sync.emulator imports nothing of the app, so it is safe here (it comes from
+# the editable install); the app itself is only run: migrated with its CLI, served with
+# gunicorn, its worker as `flask --app wsgi intake worker`, and counted with SQL.
 from crm_sync.emulator import SalesforceEmulator
 
 DB_POLL_SECONDS = 0.005  # how often the bench looks at the outbox while it waits
 
-ORDER, HELP = "pamphlet_order", "startup_help"  # intake_submissions.kind
-PATHS = {ORDER: "/pjecer/", HELP: "/opstartshjaelp/"}
-EMAILS_PER_KIND = {ORDER: 3, HELP: 2}  # order: office, consultant, requester; help: the last 2
 LOOKUP_ADDRESSES = 100  # channel.py: one Contact look-up per 100 e-mail addresses
 COLLECTION_LIMIT = 200  # channel.py: records per sObject Collections request
 BATCH_SIZE = 200  # SALESFORCE_BATCH_SIZE's default: CRM jobs the worker claims together
 
-CONTACT: dict[str, str] = {
-    "organisation": "Boligselskabet Søbo",
-    "first_name": "Åse",
-    "last_name": "Bøgh",
-    "phone": "33762040",
-    "role": "Forretningsfører",
-    "municipality": "101",
-    "consent": "y",
-}
-# Valid forms (DESIGN.md, "Fields"; tests/helpers.py); each POST adds its own "email".
-FORM_DATA: dict[str, dict[str, str | list[str]]] = {
-    ORDER: {
-        **CONTACT,
-        "quantity-kommunesamarbejde": "5",
-        "street": "Søndergade 1",
-        "postcode": "8000",
-        "city": "",
-    },
-    HELP: {
-        **CONTACT,
-        "topics": ["styringsdialog", "forsyning_takster"],
-        "existing_cooperation": "no",
-        "participants": "Søbo Boligforening",
-        "message": "Vi vil gerne i gang med et samarbejde med kommunen – hvor starter vi?",
-    },
-}
 SENT = re.compile(r"Salesforce: (\d+) job\(s\) sent; (\d+) API request\(s\) so far")
 WORKER_ERRORS = ("ERROR", "CRITICAL", "Traceback")  # the bench stops waiting at once
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b")  # a traceback's last line
 API_PATH = re.compile(r"^/services/data/v[\d.]+/")
-
-
-def kind_of(index: int) -> str:
-    """Alternately a pamphlet order and a start-up request."""
-    return ORDER if index % 2 == 0 else HELP
-
-
-def address(tag: str, index: int) -> str:
-    return f"{tag}-{index:04d}@example.dk"
 
 
 # --- The app: its environment, its worker and its tables ---------------------------------

@@ -47,23 +47,20 @@ import math
 import os
 import re
 import sys
-import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from email.parser import BytesHeaderParser
 from importlib.metadata import version
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urljoin
 
 import requests
-from aiosmtpd.controller import Controller
-from common import (
+from sqlalchemy import text
+
+from bench.common import (
     EXIT_FAILED,
     EXIT_OK,
-    STALL_TIMEOUT,
     TIMEOUT,
     VALID_ORDER,
     BenchError,
@@ -99,106 +96,14 @@ from common import (
     temp_dir,
     write_json,
 )
-from sqlalchemy import text
+from bench.stack import Mail, SmtpSink, read_mail
 
-# Run as a script, bench/ is first on sys.path (`common` is bench/common.py) and bench/intake.py
-# hides the app's package `intake`, so this file never imports the app either: it migrates
-# with the app's CLI, serves it with gunicorn, runs the worker as
-# `flask --app wsgi intake worker` and counts with SQL.
+# Run as a script, bench/ is first on sys.path and bench/intake.py hides the app's package
+# `intake`, so this file never imports the app either: it migrates with the app's CLI,
+# serves it with gunicorn, runs the worker as `flask --app wsgi intake worker` and counts
+# with SQL.
 EMAILS_PER_ORDER = 3  # pamphlet office, consultant, requester
 REFERENCE = re.compile(r'<p class="reference">\s*([^<\s]+)\s*</p>')
-
-
-# --- The SMTP sink ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Arrival:
-    at: float  # time.perf_counter() when the sink had the whole message
-    rcpt_tos: tuple[str, ...]
-    raw: bytes
-
-
-@dataclass(frozen=True)
-class Mail:
-    """An arrived message with the headers the checks need."""
-
-    at: float
-    reference: str
-    message_id: str
-    rcpt_tos: tuple[str, ...]
-
-
-class _SinkHandler:
-    def __init__(self) -> None:
-        self.arrivals: list[Arrival] = []
-        self.changed = threading.Condition()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        at = time.perf_counter()
-        content = envelope.content
-        raw = content if isinstance(content, bytes) else str(content).encode()
-        with self.changed:
-            self.arrivals.append(Arrival(at, tuple(envelope.rcpt_tos), raw))
-            self.changed.notify_all()
-        return "250 Message accepted for delivery"
-
-
-class SmtpSink:
-    """An aiosmtpd server on loopback, in a thread of this process, that only records."""
-
-    def __init__(self, port: int) -> None:
-        self.host = "127.0.0.1"
-        self.port = port
-        self.handler = _SinkHandler()
-        # server_hostname: else aiosmtpd calls socket.getfqdn() for every connection.
-        self._controller = Controller(
-            self.handler, hostname=self.host, port=port, server_hostname="bench-sink.invalid"
-        )
-
-    def start(self) -> None:
-        self._controller.start()
-
-    def stop(self) -> None:
-        self._controller.stop()
-
-    def count(self) -> int:
-        with self.handler.changed:
-            return len(self.handler.arrivals)
-
-    def since(self, start: int) -> list[Arrival]:
-        with self.handler.changed:
-            return self.handler.arrivals[start:]
-
-    def wait_for(self, count: int, alive: Callable[[], bool]) -> bool:
-        """Wait until `count` messages in all have arrived: False when they stop coming
-        (nothing new for STALL_TIMEOUT seconds) or `alive()` turns False."""
-        changed = self.handler.changed
-        with changed:
-            seen, last_change = len(self.handler.arrivals), time.monotonic()
-            while len(self.handler.arrivals) < count:
-                changed.wait(0.2)
-                if len(self.handler.arrivals) != seen:
-                    seen, last_change = len(self.handler.arrivals), time.monotonic()
-                elif time.monotonic() - last_change > STALL_TIMEOUT or not alive():
-                    return len(self.handler.arrivals) >= count
-            return True
-
-
-def read_mail(arrivals: list[Arrival]) -> list[Mail]:
-    parser = BytesHeaderParser()
-    mails = []
-    for arrival in arrivals:
-        headers = parser.parsebytes(arrival.raw)
-        mails.append(
-            Mail(
-                at=arrival.at,
-                reference=str(headers.get("X-Intake-Reference", "")).strip(),
-                message_id=str(headers.get("Message-ID", "")).strip(),
-                rcpt_tos=arrival.rcpt_tos,
-            )
-        )
-    return mails
 
 
 @dataclass

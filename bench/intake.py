@@ -50,7 +50,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import requests
-from common import (
+
+from bench.common import (
     EXIT_FAILED,
     EXIT_OK,
     REPO,

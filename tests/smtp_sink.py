@@ -51,6 +51,7 @@ class _Handler:
     delay: float = 0.0  # seconds to spend on each message
     hold: threading.Event | None = None
     held: threading.Event = field(default_factory=threading.Event)
+    quits: int = 0  # sessions the client ended with QUIT: done with its message(s)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -70,6 +71,10 @@ class _Handler:
             self.held.set()
             await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, 30)
         return "250 Message accepted for delivery"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        self.quits += 1
+        return "221 Bye"
 
 
 class SmtpSink:
