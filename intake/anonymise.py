@@ -186,11 +186,11 @@ def purge(session: Session, retention_days: int, *, dry_run: bool = False) -> Pu
         last_id = batch[-1].id
         if not dry_run:
             session.commit()
+    kept = select(Submission).where(Submission.anonymised_at.is_(None))
+    if dry_run:  # what the purge would keep, not what it has not yet touched
+        kept = kept.where(Submission.created_at >= cutoff)
     result.oldest_kept = session.scalar(
-        select(Submission)
-        .where(Submission.anonymised_at.is_(None))
-        .order_by(Submission.created_at, Submission.id)
-        .limit(1)
+        kept.order_by(Submission.created_at, Submission.id).limit(1)
     )
     if dry_run:
         session.rollback()

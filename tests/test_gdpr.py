@@ -192,11 +192,13 @@ def test_a_dry_run_counts_and_changes_nothing(build_app, db):
     app = build_app(INTAKE_RETENTION_DAYS=30)
     old = send(app.test_client(), "/pjecer/", VALID_ORDER)
     age(db, old, 31)
+    recent = send(app.test_client(), "/opstartshjaelp/", VALID_HELP)
 
     result = cli(app, "purge", "--dry-run")
 
     assert result.exit_code == 0, result.output
     assert "Dry run, nothing changed: would anonymise 1 submission(s)" in result.output
+    assert f"Oldest submission kept: {recent} " in result.output  # after the purge, not before
     assert by_reference(db, old).email == AASE
     assert {job.status for job in jobs_of(db, old)} == {JobStatus.PENDING}
     assert audit_events(db) == []
