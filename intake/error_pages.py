@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Blueprint, Flask, current_app
+from flask import Blueprint, Flask, current_app, request
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -47,6 +47,13 @@ UNAVAILABLE = (
         "Gå tilbage med browserens tilbage-knap: det, du har skrevet, står der normalt stadig.",
     ],
 )
+UNAVAILABLE_PAGE = (  # the same, for a page asked for (nothing was sent, so nothing to keep)
+    "Siden kan ikke vises lige nu",
+    [
+        "Siden kunne ikke hentes, fordi vores database ikke svarer lige nu. Prøv igen om et "
+        "øjeblik.",
+    ],
+)
 
 # The database errors that mean "not reachable now", not a fault in a query.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
@@ -75,7 +82,8 @@ def server_error(error: InternalServerError) -> tuple[str, int]:
 def database_unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
     current_app.logger.error("Database unavailable: %s", error)
     headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
-    return render_error(UNAVAILABLE), 503, headers
+    page = UNAVAILABLE if request.method == "POST" else UNAVAILABLE_PAGE
+    return render_error(page), 503, headers
 
 
 def retry_after_seconds(error: RateLimitExceeded) -> int:
