@@ -14,11 +14,24 @@ from sqlalchemy.orm import joinedload
 from intake import audit, migrate, staff
 from intake.cli_personal import person_cli, purge_command
 from intake.cli_routing import routing_cli
+from intake.error_pages import DATABASE_UNAVAILABLE
 from intake.extension import current_intake
 from intake.models import DeliveryJob, JobStatus, StaffRole
 from intake.outbox import requeue
 
-intake_cli = AppGroup("intake", help="BL Intake: database, routing and delivery.")
+
+class IntakeGroup(AppGroup):
+    """Every command: an unreachable database is one line and exit code 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DATABASE_UNAVAILABLE as error:
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            raise click.ClickException(f"The database is not reachable: {reason}") from error
+
+
+intake_cli = IntakeGroup("intake", help="BL Intake: database, routing and delivery.")
 intake_cli.add_command(routing_cli)
 intake_cli.add_command(purge_command)
 intake_cli.add_command(person_cli)

@@ -297,3 +297,12 @@ def test_an_unreachable_database_gets_a_danish_503(offline_app):
     form = {**hidden_fields(page.get_data(as_text=True)), **VALID_HELP}
     assert_unavailable(client.post("/opstartshjaelp/", data=form))
     assert_unavailable(sign_in(client, "bwj@bl.dk"))
+
+
+@pytest.mark.parametrize("command", [["worker", "--once"], ["purge"], ["jobs"]])
+def test_commands_say_in_one_line_that_the_database_is_unreachable(offline_app, command):
+    result = offline_app.test_cli_runner().invoke(args=["intake", *command])
+
+    assert result.exit_code == 1
+    assert "Error: The database is not reachable: connection failed" in result.output
+    assert "Traceback" not in result.output
