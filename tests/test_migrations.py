@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
-from intake import migrate
+from intake import create_app, migrate
 from intake.models import Base
+from tests.conftest import TEST_SECRET
+from tests.helpers import VALID_HELP, submit
 
 
 def test_the_migrated_schema_matches_the_models(database_url):
@@ -28,3 +31,62 @@ def test_downgrade_to_nothing_and_up_again(tmp_path):
     migrate.upgrade(engine)
     assert "intake_submissions" in inspect(engine).get_table_names()
     engine.dispose()
+
+
+@pytest.fixture
+def submitted(tmp_path, track_app):
+    """A SQLite database at the newest schema holding one start-up request and its jobs."""
+    url = f"sqlite:///{tmp_path}/d.sqlite3"
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    config = {"TESTING": True, "SECRET_KEY": TEST_SECRET, "INTAKE_DATABASE_URL": url}
+    app = track_app(create_app({**config, "INTAKE_MIN_FILL_SECONDS": 0}))
+    assert submit(app.test_client(), "/opstartshjaelp/", VALID_HELP).status_code == 303
+    return engine
+
+
+def statuses(engine) -> list[tuple[str, str, str]]:
+    with engine.connect() as connection:
+        query = "SELECT kind, status, last_error FROM intake_delivery_jobs ORDER BY id"
+        return [tuple(row) for row in connection.execute(text(query))]
+
+
+def test_going_back_before_personal_data_leaves_only_rows_the_old_code_reads(submitted):
+    with submitted.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE intake_delivery_jobs SET status = 'cancelled', outcome = 'Annulleret' "
+                "WHERE kind = 'email'"
+            )
+        )
+        connection.execute(
+            text(
+                "UPDATE intake_delivery_jobs SET kind = 'salesforce_erase', status = 'done' "
+                "WHERE kind = 'salesforce'"
+            )
+        )
+
+    migrate.downgrade(submitted, "0005")
+
+    assert statuses(submitted) == [("email", "dead", "Annulleret")] * 2
+    submitted.dispose()
+
+
+def test_going_back_is_refused_while_an_erasure_is_unfinished(submitted):
+    with submitted.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE intake_delivery_jobs SET kind = 'salesforce_erase' "
+                "WHERE kind = 'salesforce'"
+            )
+        )
+    before = statuses(submitted)
+
+    with pytest.raises(RuntimeError, match="1 Salesforce erasure job"):
+        migrate.downgrade(submitted, "0005")
+
+    assert statuses(submitted) == before
+    assert "anonymised_at" in {
+        c["name"] for c in inspect(submitted).get_columns("intake_submissions")
+    }
+    submitted.dispose()

@@ -27,6 +27,23 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Leave no row the older code cannot read: it knows neither erasure jobs nor `cancelled`.
+    unfinished = op.get_bind().scalar(
+        sa.text(
+            "SELECT count(*) FROM intake_delivery_jobs "
+            "WHERE kind = 'salesforce_erase' AND status IN ('pending', 'running', 'dead')"
+        )
+    )
+    if unfinished:
+        raise RuntimeError(
+            f"{unfinished} Salesforce erasure job(s) are not done; let the worker finish them "
+            "(or retry the dead ones) before downgrading, or the leads they delete stay."
+        )
+    op.execute("DELETE FROM intake_delivery_jobs WHERE kind = 'salesforce_erase'")
+    op.execute(
+        "UPDATE intake_delivery_jobs SET status = 'dead', last_error = outcome "
+        "WHERE status = 'cancelled'"
+    )
     with op.batch_alter_table("intake_delivery_jobs", schema=None) as batch_op:
         batch_op.drop_column("outcome")
 
