@@ -67,13 +67,15 @@ def risky_code(tmp_path: Path) -> Path:
     return code.parent
 
 
-def audit(allowlist: str, tmp_path: Path, targets: Path, osv_url: str) -> tuple[int, str]:
+def audit(
+    allowlist: str, tmp_path: Path, targets: Path, osv_url: str, *extra: str
+) -> tuple[int, str]:
     allowlist_file = tmp_path / "allowlist.toml"
     allowlist_file.write_text(allowlist, encoding="utf-8")
     command = [sys.executable, str(ROOT / "tools" / "security_audit.py")]
     options = ["--allowlist", str(allowlist_file), "--targets", str(targets)]
     result = subprocess.run(
-        [*command, *options, "--osv-url", osv_url],
+        [*command, *options, "--osv-url", osv_url, *extra],
         capture_output=True,
         text=True,
         check=False,
@@ -148,3 +150,43 @@ def test_an_allowlist_entry_without_a_reason_is_refused(
 
     assert returncode == 2
     assert "[[bandit]] entry 1 (B602) gives no reason" in output
+
+
+def test_a_nosec_comment_does_not_hide_a_finding(tmp_path: Path, osv_url: str) -> None:
+    code = tmp_path / "src" / "hidden.py"
+    code.parent.mkdir()
+    code.write_text("import subprocess  # nosec\nsubprocess.call('ls', shell=True)  # nosec\n")
+
+    returncode, output = audit("", tmp_path, code.parent, osv_url)
+
+    assert returncode == 1, output
+    assert "bandit B602 at " in output
+
+
+@pytest.mark.slow
+def test_an_unreachable_vulnerability_service_is_said_and_fails_only_when_required(
+    tmp_path: Path, risky_code: Path
+) -> None:
+    closed_port = "http://127.0.0.1:9/v1/query"
+
+    returncode, output = audit(BANDIT_ALLOWED, tmp_path, risky_code, closed_port)
+    assert returncode == 0, output
+    assert "pip-audit: NO package checked; its vulnerability service is unreachable" in output
+
+    returncode, output = audit(
+        BANDIT_ALLOWED, tmp_path, risky_code, closed_port, "--require-service"
+    )
+    assert returncode == 1, output
+    assert "audit: FAILED, packages could not be checked (--require-service)" in output
+
+
+@pytest.mark.slow
+def test_our_own_editable_project_is_not_counted_as_unchecked(
+    tmp_path: Path, risky_code: Path, osv_url: str
+) -> None:
+    allowlist = BANDIT_ALLOWED + VULNERABILITY_ALLOWED
+
+    returncode, output = audit(allowlist, tmp_path, risky_code, osv_url, "--require-service")
+
+    assert returncode == 0, output
+    assert "NOT checked" not in output

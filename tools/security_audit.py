@@ -54,7 +54,8 @@ def load_allowlist(path: Path) -> dict[str, list[dict[str, object]]]:
 
 def bandit_findings(targets: list[str]) -> list[Finding]:
     result = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "bandit", "-r", "-q", "-f", "json", *targets],
+        # --ignore-nosec: a `# nosec` comment would hide a finding with no reason given.
+        [sys.executable, "-m", "bandit", "-r", "-q", "--ignore-nosec", "-f", "json", *targets],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -76,8 +77,17 @@ def bandit_findings(targets: list[str]) -> list[Finding]:
     ]
 
 
+# What pip-audit's traceback says when its vulnerability service cannot be reached at all.
+UNREACHABLE = ("ConnectionError", "Max retries exceeded", "Could not connect", "ConnectTimeout")
+
+
+class ServiceUnreachable(Exception):
+    pass
+
+
 def pip_audit_findings(osv_url: str | None) -> tuple[list[Finding], int, list[str]]:
-    """The vulnerabilities found, how many packages were checked, and those that were not."""
+    """The vulnerabilities found, how many packages were checked, and those that were not
+    (our own project, installed editable, is not a dependency and not counted)."""
     service = ["-s", "osv", "--osv-url", osv_url] if osv_url else []
     command = [sys.executable, "-m", "pip_audit", "--skip-editable", "--progress-spinner", "off"]
     result = subprocess.run(  # noqa: S603
@@ -90,10 +100,15 @@ def pip_audit_findings(osv_url: str | None) -> tuple[list[Finding], int, list[st
     try:
         report = json.loads(result.stdout)
     except json.JSONDecodeError as error:
+        last_line = (result.stderr.strip().splitlines() or ["(nothing)"])[-1]
+        if any(sign in result.stderr for sign in UNREACHABLE):
+            raise ServiceUnreachable(last_line) from error
         raise RuntimeError(f"pip-audit gave no report: {result.stderr.strip()}") from error
     findings: list[Finding] = []
     checked, unchecked = 0, []
     for dependency in report["dependencies"]:
+        if dependency.get("skip_reason") == "distribution marked as editable":
+            continue
         if "skip_reason" in dependency:
             unchecked.append(dependency["name"])
             continue
@@ -143,7 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     bandit = bandit_findings(args.targets)
-    vulns, checked, unchecked = pip_audit_findings(args.osv_url)
+    unreachable: str | None = None
+    try:
+        vulns, checked, unchecked = pip_audit_findings(args.osv_url)
+    except ServiceUnreachable as error:
+        vulns, checked, unchecked, unreachable = [], 0, [], str(error)
     refused = [f for f in bandit + vulns if not is_allowed(f, allowlist)]
     for finding in refused:
         print(f"audit: {finding.tool} {finding.key} at {finding.where}: {finding.text}")
@@ -156,7 +175,12 @@ def main(argv: list[str] | None = None) -> int:
         f"pip-audit: {checked} packages checked, {len(vulns)} vulnerabilities, "
         f"{sum(f.tool == 'pip-audit' for f in refused)} not in the allow-list"
     )
-    if unchecked:
+    if unreachable:
+        print(
+            f"pip-audit: NO package checked; its vulnerability service is unreachable: "
+            f"{unreachable}"
+        )
+    elif unchecked:
         print(
             f"pip-audit: {len(unchecked)} packages NOT checked: the vulnerability service did "
             f"not answer for them ({', '.join(unchecked[:5])}{', …' if len(unchecked) > 5 else ''})"
@@ -164,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     if refused:
         print(f"audit: FAILED, {len(refused)} findings need a fix or an allow-list reason")
         return 1
-    if unchecked and args.require_service:
+    if (unchecked or unreachable) and args.require_service:
         print("audit: FAILED, packages could not be checked (--require-service)")
         return 1
     return 0
