@@ -21,14 +21,29 @@ from intake.outbox import requeue
 
 
 class IntakeGroup(AppGroup):
-    """Every command: an unreachable database is one line and exit code 1, not a traceback."""
+    """Every command: a database that is unreachable (or not migrated) is one line and exit
+    code 1, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except DATABASE_UNAVAILABLE as error:
-            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-            raise click.ClickException(f"The database is not reachable: {reason}") from error
+            raise click.ClickException(database_problem(error)) from error
+
+
+def database_problem(error: Exception) -> str:
+    """What went wrong with the database, in one line for BL's IT."""
+    cause = getattr(error, "orig", None) or error
+    reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    sqlstate = str(getattr(cause, "sqlstate", None) or "")
+    if sqlstate == "42P01" or reason.startswith("no such table"):
+        return f"The database has no BL Intake tables yet ({reason}): run `intake db upgrade`."
+    # PostgreSQL: no SQLSTATE when the connection failed; class 08 (connection) or 57P (the
+    # server shutting down or starting). SQLite: the file cannot be opened.
+    lost = sqlstate.startswith(("08", "57P")) or "unable to open database file" in reason
+    if lost or (not sqlstate and "psycopg" in type(cause).__module__):
+        return f"The database is not reachable: {reason}"
+    return f"Database error: {reason}"
 
 
 intake_cli = IntakeGroup("intake", help="BL Intake: database, routing and delivery.")

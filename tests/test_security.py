@@ -306,3 +306,13 @@ def test_commands_say_in_one_line_that_the_database_is_unreachable(offline_app, 
     assert result.exit_code == 1
     assert "Error: The database is not reachable: connection failed" in result.output
     assert "Traceback" not in result.output
+
+
+def test_commands_say_when_the_database_has_no_tables_yet(config, track_app, tmp_path):
+    empty = track_app(create_app({**config, "INTAKE_DATABASE_URL": f"sqlite:///{tmp_path}/e.db"}))
+
+    result = empty.test_cli_runner().invoke(args=["intake", "jobs"])
+
+    assert result.exit_code == 1
+    assert "Error: The database has no BL Intake tables yet" in result.output
+    assert "run `intake db upgrade`" in result.output
