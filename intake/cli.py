@@ -16,7 +16,7 @@ from intake.cli_personal import person_cli, purge_command
 from intake.cli_routing import routing_cli
 from intake.error_pages import DATABASE_UNAVAILABLE
 from intake.extension import current_intake
-from intake.models import DeliveryJob, JobStatus, StaffRole
+from intake.models import DeliveryJob, JobKind, JobStatus, StaffRole
 from intake.outbox import requeue
 
 
@@ -45,6 +45,10 @@ def database_problem(error: Exception) -> str:
         return f"The database is not reachable: {reason}"
     return f"Database error: {reason}"
 
+
+# Column widths of `intake jobs`: the longest kind and status.
+KIND = max(len(kind.value) for kind in JobKind)
+STATUS = max(len(status.value) for status in JobStatus)
 
 intake_cli = IntakeGroup("intake", help="BL Intake: database, routing and delivery.")
 intake_cli.add_command(routing_cli)
@@ -108,7 +112,7 @@ def jobs_cli(ctx: click.Context, show_all: bool) -> None:
             click.echo("No jobs.")
             return
         click.echo(
-            f"{'id':>6}  {'reference':<14} {'kind':<10} {'target':<16} {'status':<8} "
+            f"{'id':>6}  {'reference':<14} {'kind':<{KIND}} {'target':<16} {'status':<{STATUS}} "
             f"{'tries':>5}  {'next try (UTC)':<19}  last error"
         )
         for job in jobs:
@@ -118,8 +122,9 @@ def jobs_cli(ctx: click.Context, show_all: bool) -> None:
                 else ""
             )
             click.echo(
-                f"{job.id:>6}  {job.submission.reference:<14} {job.kind.value:<10} "
-                f"{job.target.value:<16} {job.status.value:<8} {job.attempts:>5}  {next_try:<19}  "
+                f"{job.id:>6}  {job.submission.reference:<14} {job.kind.value:<{KIND}} "
+                f"{job.target.value:<16} {job.status.value:<{STATUS}} {job.attempts:>5}  "
+                f"{next_try:<19}  "
                 f"{job.last_error[:120]}"
             )
 

@@ -85,6 +85,9 @@ def test_the_jobs_command_lists_and_requeues_dead_jobs(app, client, db, smtp):
     assert listing.output.count(" dead ") == 2
     assert "550 5.1.1 Ukendt modtager" in listing.output
     assert "salesforce" in listing.output and " pending " in listing.output
+    header, *rows = listing.output.splitlines()
+    status_column = header.index("status")  # the columns line up under their heads
+    assert sorted(row[status_column:].split()[0] for row in rows) == ["dead", "dead", "pending"]
 
     smtp.handler.rcpt_reply = None
     dead_ids = db.scalars(select(DeliveryJob.id).where(DeliveryJob.status == JobStatus.DEAD)).all()
