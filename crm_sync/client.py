@@ -14,7 +14,10 @@ What we add to simple-salesforce (../shared/notes/salesforce.md §1, §3):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from simple_salesforce import Salesforce
@@ -29,7 +32,9 @@ from crm_sync.auth import request_token
 from crm_sync.config import SalesforceConfig
 from crm_sync.errors import CrmError, CrmRejected, CrmUnavailable, error_for
 
-_API_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+# The org's usage, not the connected app's (`per-app-api-usage=17/250(appName=…)`), which
+# Salesforce may send in the same header, in either order.
+_API_USAGE = re.compile(r"(?:^|[;,\s])api-usage=(\d+)/(\d+)")
 
 
 class PinnedSession(requests.Session):
@@ -43,6 +48,7 @@ class PinnedSession(requests.Session):
         self.timeout = timeout
         self.api_requests = 0
         self.api_usage: tuple[int, int] | None = None  # (used, limit) today, org-wide
+        self.api_usage_at: datetime | None = None  # when Salesforce reported it
 
     def merge_environment_settings(
         self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
@@ -63,13 +69,54 @@ class PinnedSession(requests.Session):
         usage = _API_USAGE.search(response.headers.get("Sforce-Limit-Info", "")) if api else None
         if usage:
             self.api_usage = (int(usage[1]), int(usage[2]))
+            self.api_usage_at = datetime.now(UTC)
         return response
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The exceptions behind `error`, nearest first: requests wraps urllib3's, which wraps the
+    socket's or the TLS library's (in args, `reason` or the exception chain)."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending and len(seen) < 20:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending += [
+            e
+            for e in (
+                getattr(current, "reason", None),
+                *current.args,
+                current.__cause__,
+                current.__context__,
+            )
+            if isinstance(e, BaseException)
+        ]
+
+
+def _unreachable(error: requests.RequestException) -> CrmUnavailable:
+    """What went wrong and where, without the URL: requests' message quotes it, query and all,
+    and the contact look-up's query holds e-mail addresses (`WHERE Email IN ('…%40…')`)."""
+    request = error.request
+    where = urlsplit(str(request.url)) if request is not None and request.url else None
+    host = f" ({where.hostname}{f':{where.port}' if where.port else ''})" if where else ""
+    why = ""
+    for cause in _causes(error):
+        # The operating system's or the TLS library's own words, e.g. "Connection refused",
+        # "certificate has expired": never a URL.
+        reason = getattr(cause, "verify_message", None) or getattr(cause, "strerror", None)
+        if isinstance(reason, str) and reason:
+            why = f": {type(cause).__name__}: {reason}"
+            break
+    return CrmUnavailable(f"Salesforce kunne ikke nås{host}: {type(error).__name__}{why}")
 
 
 def translate(error: Exception) -> CrmError:
     """simple-salesforce's and requests' exceptions as CrmUnavailable or CrmRejected."""
     if isinstance(error, requests.RequestException):
-        return CrmUnavailable(f"Salesforce kunne ikke nås: {type(error).__name__}: {error}")
+        return _unreachable(error)
     if isinstance(error, SalesforceMoreThanOneRecord):
         return CrmRejected("Eksternt id findes på flere poster i Salesforce (HTTP 300)")
     if isinstance(error, SalesforceError):
@@ -91,7 +138,7 @@ class SalesforceClient:
         self.session = PinnedSession(config.ca_bundle, config.timeout_seconds)
         self._sf: Salesforce | None = None
         self.instance_url = ""
-        self._recorded_requests = 0
+        self.recorded_requests = 0  # API requests the database has (crm_sync.usage)
 
     @property
     def api_requests(self) -> int:
@@ -103,12 +150,14 @@ class SalesforceClient:
         """(used, limit) of the org's daily API requests, from the last response."""
         return self.session.api_usage
 
-    def take_usage(self) -> tuple[int, tuple[int, int] | None]:
-        """API requests since the last call, and (with any) the daily usage now: what
-        crm_sync.usage records for /metrics."""
-        new = self.session.api_requests - self._recorded_requests
-        self._recorded_requests = self.session.api_requests
-        return new, self.session.api_usage if new else None
+    @property
+    def api_usage_at(self) -> datetime | None:
+        """When Salesforce reported `api_usage`."""
+        return self.session.api_usage_at
+
+    def mark_recorded(self, up_to: int) -> None:
+        """The database has this client's first `up_to` API requests (once committed)."""
+        self.recorded_requests = max(self.recorded_requests, up_to)
 
     def _connection(self) -> Salesforce:
         if self._sf is None:

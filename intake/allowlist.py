@@ -2,8 +2,12 @@
 
 The client is `request.remote_addr`, as for the rate limits: the peer that connected, or the
 address a host app's ProxyFix resolved. A request that a proxy relayed (it carries
-X-Forwarded-For or Forwarded) without ProxyFix resolving it is refused, whatever the peer:
-behind a reverse proxy on the same machine every visitor would otherwise look like 127.0.0.1.
+X-Forwarded-For, Forwarded or X-Real-IP) is refused unless ProxyFix resolved its address,
+whatever the peer: behind a reverse proxy on the same machine every visitor would otherwise
+look like 127.0.0.1. Resolved means ProxyFix replaced the peer's address with another one from
+X-Forwarded-For; a ProxyFix that is only installed resolves nothing when it trusts fewer or
+more proxies than sent the header (`x_for=0`, `x_for=2` with one entry), and it never reads
+Forwarded or X-Real-IP.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from typing import Any
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED")
+PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+PROXY_FIX_ORIGINAL = "werkzeug.proxy_fix.orig"  # ProxyFix's copy of the values it replaced
 
 
 def parse(setting: str, value: str | Iterable[str]) -> tuple[Network, ...]:
@@ -39,7 +44,7 @@ def parse(setting: str, value: str | Iterable[str]) -> tuple[Network, ...]:
 
 def allows(networks: Iterable[Network], environ: dict[str, Any], address: str | None) -> bool:
     """Whether the client at `address` (request.remote_addr) may in."""
-    if any(h in environ for h in PROXY_HEADERS) and "werkzeug.proxy_fix.orig" not in environ:
+    if any(h in environ for h in PROXY_HEADERS) and not resolved(environ):
         return False
     try:
         client = ipaddress.ip_address((address or "").split("%", 1)[0])
@@ -49,3 +54,9 @@ def allows(networks: Iterable[Network], environ: dict[str, Any], address: str | 
     if isinstance(client, ipaddress.IPv6Address) and client.ipv4_mapped:
         candidates.append(client.ipv4_mapped)  # ::ffff:127.0.0.1 from a dual-stack socket
     return any(c in n for c in candidates for n in networks)
+
+
+def resolved(environ: dict[str, Any]) -> bool:
+    """Whether ProxyFix replaced the connecting peer's address with the client's."""
+    original = environ.get(PROXY_FIX_ORIGINAL)
+    return isinstance(original, dict) and original.get("REMOTE_ADDR") != environ.get("REMOTE_ADDR")

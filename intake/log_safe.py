@@ -10,16 +10,35 @@ rejected value: "data value too large: <the name>").
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 from crm_sync.errors import CrmRejected
 
+_ENCODED_WORD = re.compile(r"\S*%[0-9A-Fa-f]{2}\S*")
 _EMAIL = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+")
 _CODE = re.compile(r"[A-Z][A-Z_]+")
 _FIELDS = re.compile(r"\(felter: [^)]*\)")
 
 
+def _decoded(word: str) -> str:
+    """A percent-encoded word (a URL, a query) decoded, twice-encoded too: `%40` is an `@`."""
+    for _ in range(3):
+        decoded = unquote(word)
+        if decoded == word:
+            break
+        word = decoded
+    return word
+
+
+def _mask_encoded(match: re.Match[str]) -> str:
+    word = _decoded(match.group(0))
+    return _EMAIL.sub("<e-mail>", word) if _EMAIL.search(word) else match.group(0)
+
+
 def mask_emails(text: str) -> str:
-    return _EMAIL.sub("<e-mail>", text)
+    """The text with each e-mail address replaced by `<e-mail>`, also one percent-encoded in
+    a URL (`aase%40boegh.dk`): such a word is shown decoded, with its addresses masked."""
+    return _EMAIL.sub("<e-mail>", _ENCODED_WORD.sub(_mask_encoded, text))
 
 
 def error_text(error: BaseException) -> str:

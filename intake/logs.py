@@ -14,6 +14,7 @@ that wants them on all of its lines adds `intake.log_context.ContextFilter()` to
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import TextIO
 
@@ -26,8 +27,23 @@ from intake.log_context import CONTEXT_FILTER
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s"
 
 
+# Characters that end a line for some reader of the log (`str.splitlines`, a terminal, a log
+# viewer), or steer a terminal: C0 and C1 controls, DEL, and Unicode's line separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """`\\r`, `\\n`, `\\x1b`, … for the control characters in `text`: a request's path (URL-
+    decoded, so `%0d%0a` is a line break) cannot start a forged line of its own."""
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
 class TextFormatter(logging.Formatter):
-    """The human-readable line: `… INFO intake.worker [reference=PJ-2026-00001]: Delivered …`."""
+    """The human-readable line: `… INFO intake.worker [reference=PJ-2026-00001]: Delivered …`.
+
+    One record, one line: control characters in the message and the fields are escaped (a
+    traceback, added after it, keeps its lines).
+    """
 
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
@@ -39,7 +55,8 @@ class TextFormatter(logging.Formatter):
             if (value := getattr(record, name, None))
         ]
         # Not stored on the record: another handler's formatter (JSON) would show it.
-        return TEXT_FORMAT % {**record.__dict__, "context": f" [{' '.join(tags)}]" if tags else ""}
+        context = f" [{' '.join(tags)}]" if tags else ""
+        return escape_controls(TEXT_FORMAT % {**record.__dict__, "context": context})
 
 
 def json_formatter() -> JsonFormatter:

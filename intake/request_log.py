@@ -7,8 +7,11 @@ response's `X-Request-ID` and is on every log line written while the request is 
 with the reference (`tag_reference`).
 
 The request line holds the method, the path (never the query string: a search can hold a
-name; a receipt's token is left out of its path), the status and the duration. `/healthz`
-and `/metrics` answers log at DEBUG, so scrapes do not drown the log.
+name), the status and the duration. `/healthz` and `/metrics` answers log at DEBUG, so scrapes
+do not drown the log. A path under the receipt's route holds its token, which opens personal
+data: it is logged as the route (`/kvittering/<token>`), whatever the answer (a 405 or 404 has
+no endpoint to tell it by), and so is it in the app logger's lines (Flask's
+`Exception on … [GET]`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from contextvars import Token
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, has_request_context, request, request_started
 from werkzeug.wrappers import Response
 
 from intake.log_context import REFERENCES, REQUEST_ID, get_logger
@@ -30,7 +33,8 @@ from intake.security import OWN_BLUEPRINTS
 
 HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-# Endpoints whose URL holds a secret (the receipt's token): the rule is logged, not the path.
+# Endpoints whose URL holds a secret (the receipt's token): any path under the rule's fixed
+# start is logged as the rule.
 SECRET_PATH_ENDPOINTS = frozenset({"intake_public.receipt"})
 QUIET_BLUEPRINTS = frozenset({"intake_ops"})
 
@@ -64,11 +68,40 @@ def _state() -> _State:
     return state
 
 
+def _begin(_sender: Flask, **_extra: Any) -> None:
+    """Every request starts with no id and about no submission, whatever an earlier request
+    in this thread left behind (a host's teardown that raised before `_end`)."""
+    g._intake_fresh_context = [REQUEST_ID.set(None), REFERENCES.set(())]
+
+
 def _end(_exc: BaseException | None = None) -> None:
     """Restore the context variables as they were before the request."""
     state: _State | None = g.pop("_intake_request_log", None)
-    for token in reversed(state.tokens if state else []):
+    for token in reversed([*g.pop("_intake_fresh_context", []), *(state.tokens if state else [])]):
         token.var.reset(token)
+
+
+def secret_route(path: str) -> str | None:
+    """The route to log instead of `path` when the path is under one that holds a secret."""
+    for rule in current_app.url_map.iter_rules():
+        if rule.endpoint in SECRET_PATH_ENDPOINTS and path.startswith(rule.rule.split("<")[0]):
+            return rule.rule
+    return None
+
+
+class SecretPathFilter(logging.Filter):
+    """Writes the route instead of a secret path in the lines of the logger it is on (the
+    app's, where Flask logs `Exception on /kvittering/… [GET]`); never drops a line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context() and (route := secret_route(request.path)):
+            message = record.getMessage()
+            if request.path in message:
+                record.msg, record.args = message.replace(request.path, route), None
+        return True
+
+
+SECRET_PATH_FILTER = SecretPathFilter()
 
 
 def tag_reference(reference: str) -> None:
@@ -92,9 +125,7 @@ def finish(response: Response) -> Response:
     if state.logged:
         return response
     state.logged = True
-    rule = request.url_rule
-    secret = request.endpoint in SECRET_PATH_ENDPOINTS
-    path = rule.rule if secret and rule is not None else request.path
+    path = secret_route(request.path) or request.path
     duration_ms = round((time.perf_counter() - state.started) * 1000, 1)
     quiet = request.blueprint in QUIET_BLUEPRINTS and response.status_code < 400
     log.log(
@@ -126,9 +157,11 @@ def _on_own_pages(hook: Callable[..., Any]) -> Callable[..., Any]:
 def init_app(app: Flask) -> None:
     """Called by `Intake.init_app`: request ids and lines for BL Intake's own pages only; a
     host app's pages are the host's (see `cover_every_page`)."""
+    request_started.connect(_begin, app)
     app.before_request(_on_own_pages(start))
     app.after_request(_on_own_pages(finish))
     app.teardown_request(_end)
+    app.logger.addFilter(SECRET_PATH_FILTER)
 
 
 def cover_every_page(app: Flask) -> None:

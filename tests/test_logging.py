@@ -6,13 +6,18 @@ from __future__ import annotations
 import json
 import logging
 import re
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import select
 
+from crm_sync.emulator import SalesforceEmulator
 from intake import Intake
+from intake.delivery import TransientDeliveryError
+from intake.log_safe import error_text
 from intake.models import DeliveryJob, JobKind, JobStatus, Submission
 from intake.worker import Worker
 from tests.conftest import send_mail_to, use_salesforce
@@ -251,3 +256,176 @@ def test_the_worker_command_of_a_host_app_writes_json_lines(config, track_app, s
     assert len(delivered) == 3  # the lead, the consultant's e-mail and the receipt
     assert {line["reference"] for line in delivered} == {reference}
     assert len(smtp.messages) == 2
+
+
+# -- no address, token or forged line in the log -------------------------------------------
+
+ADDRESS = "aase.boegh@xn--snder-qra2k.dk"  # VALID_CONTACT's address as Salesforce is asked
+
+
+def test_salesforce_unreachable_during_the_contact_look_up_logs_no_address(
+    build_app, db, capsys, tmp_path, smtp
+):
+    # The look-up's URL holds the addresses (`?q=SELECT … WHERE Email IN ('aase…%40…')`), and
+    # requests puts the URL in its ConnectionError.
+    emulator = SalesforceEmulator(state_dir=tmp_path / "salesforce").start()  # keeps its CA
+    host = emulator.url.removeprefix("https://")
+    try:
+        app = build_app(**use_salesforce({}, emulator))
+        client = app.test_client()
+        worker = Worker(app)
+        submit(client, "/opstartshjaelp/", VALID_HELP)
+        worker.run_once()  # logged in; its lead is made
+        assert len(emulator.records["Lead"]) == 1
+    finally:
+        emulator.stop()
+    # The stopped emulator's handler thread still serves a kept-alive connection: drop them.
+    worker.channels[JobKind.SALESFORCE].client.session.close()  # type: ignore[attr-defined]
+    submit(client, "/pjecer/", VALID_ORDER)
+    submit(client, "/opstartshjaelp/", VALID_HELP)
+    capsys.readouterr()
+
+    worker.run_once()
+    out = capsys.readouterr().err
+    lines = json_lines(out)
+
+    waiting = db.scalars(
+        select(DeliveryJob).where(
+            DeliveryJob.kind == JobKind.SALESFORCE, DeliveryJob.status == JobStatus.PENDING
+        )
+    ).all()
+    assert len(waiting) == 2  # both wait for Salesforce to come back …
+    for job in waiting:
+        # … and say why: the error and where, not the look-up's URL.
+        assert job.last_error.startswith("Salesforce kunne ikke nås")
+        assert "ConnectionError" in job.last_error and host in job.last_error
+        assert "Connection refused" in job.last_error
+        assert "aase" not in job.last_error and "Email" not in job.last_error
+    retries = [line for line in lines if line["message"].startswith("Will retry salesforce/lead")]
+    assert len(retries) == 2
+    assert all(host in line["message"] for line in retries)
+    assert "%40" not in out
+    assert_no_personal_data(out)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"550 5.1.1 <{ADDRESS}>: Brugeren findes ikke",
+        "Max retries exceeded with url: /services/data/v62.0/query/?q=SELECT+Id%2C+Email+FROM"
+        "+Contact+WHERE+Email+IN+%28%27aase.boegh%40xn--snder-qra2k.dk%27%29 (Caused by …)",
+        "url: /query/?q=WHERE+Email+IN+%28%27AASE.BOEGH%2540XN--SNDER-QRA2K.DK%27%29 refused",
+        "/query/?q=WHERE+Email+IN+%28%27aase.boegh%40s%C3%B8nder%C3%A5.dk%27%29 refused",
+    ],
+    ids=["plain", "percent-encoded", "encoded twice", "encoded utf-8"],
+)
+def test_an_address_in_a_delivery_error_is_masked_however_it_is_encoded(text):
+    logged = error_text(TransientDeliveryError(text))
+    assert "<e-mail>" in logged
+    assert_no_personal_data(logged)
+    assert logged.endswith(("Brugeren findes ikke", "(Caused by …)", "refused"))
+
+
+@pytest.mark.parametrize("prefix", ["", "/bl"])
+def test_a_path_under_the_receipt_is_logged_as_the_route_whatever_the_answer(
+    build_app, capsys, prefix
+):
+    app = build_app(**({"INTAKE_URL_PREFIX": prefix} if prefix else {}))
+    client = app.test_client()
+    token = "hemmelig-kvitteringsnoegle-4711"
+    capsys.readouterr()
+    assert client.post(f"{prefix}/kvittering/{token}").status_code == 405  # no endpoint
+    assert client.get(f"{prefix}/kvittering/{token}/mere").status_code == 404  # no route
+    assert client.get(f"{prefix}/kvittering/{token}").status_code == 404  # no such receipt
+    out = capsys.readouterr().err
+    route = f"{prefix}/kvittering/<token>"
+    requests = [(line["method"], line["path"], line["status"]) for line in json_lines(out)]
+    assert requests == [("POST", route, 405), ("GET", route, 404), ("GET", route, 404)]
+    assert token not in out
+
+
+def _broken_receipt_template(folder: Path) -> str:
+    """A template folder whose receipt fails to render (a host's override with a bug)."""
+    (folder / "intake").mkdir(parents=True)
+    (folder / "intake" / "kvittering.html").write_text("{{ 1 / (submission.id * 0) }}")
+    return str(folder)
+
+
+def test_an_error_on_a_receipt_is_logged_with_the_route_not_the_token(build_app, capsys, tmp_path):
+    app = build_app(PROPAGATE_EXCEPTIONS=False)  # as in production: log it, answer 500
+    app.template_folder = _broken_receipt_template(tmp_path / "templates")
+    client = app.test_client()
+    receipt = submit(client, "/pjecer/", VALID_ORDER).headers["Location"]
+    capsys.readouterr()
+    assert client.get(receipt).status_code == 500
+    out = capsys.readouterr().err
+    messages = [line["message"] for line in json_lines(out)]
+    assert "Exception on /kvittering/<token> [GET]" in messages
+    assert receipt.rsplit("/", 1)[1] not in out
+
+
+def test_in_a_host_app_an_error_on_a_receipt_is_logged_with_the_route(config, track_app, tmp_path):
+    host = Flask("bl_website", template_folder=_broken_receipt_template(tmp_path / "templates"))
+    host.config.update(config, INTAKE_URL_PREFIX="/intake", PROPAGATE_EXCEPTIONS=False)
+    track_app(host)
+    Intake(host)
+    collect = _Collect()  # the host's own handler
+    logging.getLogger().addHandler(collect)
+    try:
+        client = host.test_client()
+        receipt = submit(client, "/intake/pjecer/", VALID_ORDER).headers["Location"]
+        assert client.get(receipt).status_code == 500
+    finally:
+        logging.getLogger().removeHandler(collect)
+    written = [logging.Formatter().format(record) for record in collect.records]
+    assert any(w.startswith("Exception on /intake/kvittering/<token> [GET]") for w in written)
+    assert "ZeroDivisionError" in "\n".join(written)  # the traceback is still there
+    assert not [w for w in written if receipt.rsplit("/", 1)[1] in w]
+
+
+def test_a_path_cannot_forge_a_text_line(build_app, capsys):
+    app = build_app(INTAKE_LOG_JSON=False)
+    forged = "2026-01-01 00:00:00,000 INFO intake [request_id=forged]: Stored PJ-2026-99999"
+    capsys.readouterr()
+    # CR LF, a lone LF, an escape sequence and a Unicode line separator, URL-encoded in the path.
+    path = "/nope%0d%0a" + quote(forged) + "%0a%1b[2K%e2%80%a8x"
+    response = app.test_client().get(path)
+    assert response.status_code == 404
+    out = capsys.readouterr().err
+    (line,) = out.splitlines()  # one request, one line
+    request_id = response.headers["X-Request-ID"]
+    assert f" INFO intake.requests [request_id={request_id}]: GET /nope\\r\\n2026-01-01" in line
+    assert "Stored PJ-2026-99999\\n\\x1b[2K\\u2028x 404 " in line
+
+
+def test_a_reference_does_not_outlive_a_request_whose_host_teardown_failed(config, track_app):
+    host = Flask("bl_website")
+    host.config.update(config)
+    host.logger.setLevel(logging.INFO)
+    track_app(host)
+    Intake(host)
+    failing = [True]
+
+    @host.teardown_request
+    def host_cleanup(_exc: BaseException | None) -> None:  # runs before BL Intake's
+        if failing and request.path.startswith("/kvittering/"):
+            failing.clear()
+            raise RuntimeError("the host's clean-up failed")
+
+    @host.get("/nyheder/")
+    def news() -> str:
+        host.logger.info("Nyheder vist")
+        return "Nyheder"
+
+    collect = _Collect()
+    logging.getLogger().addHandler(collect)
+    try:
+        client = host.test_client()
+        receipt = submit(client, "/pjecer/", VALID_ORDER).headers["Location"]
+        with pytest.raises(RuntimeError, match="clean-up failed"):
+            client.get(receipt)  # tags the rest of its request with the reference
+        assert client.get("/nyheder/").status_code == 200  # the next request in this thread
+    finally:
+        logging.getLogger().removeHandler(collect)
+    (shown,) = [r for r in collect.records if r.getMessage() == "Nyheder vist"]
+    assert not hasattr(shown, "reference") and not hasattr(shown, "request_id")

@@ -3,7 +3,9 @@ Salesforce API usage the workers recorded, and the address allow-list."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from prometheus_client.openmetrics.parser import (
@@ -11,14 +13,16 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.serving import make_server
 
-from crm_sync.client import SalesforceClient
+from crm_sync.client import PinnedSession, SalesforceClient
 from crm_sync.config import load_config
 from crm_sync.emulator import SalesforceEmulator
-from crm_sync.usage import current_usage, record_usage
+from crm_sync.usage import ROW_ID, current_usage, record_usage
 from intake import create_app
-from intake.models import DeliveryJob, utcnow
+from intake.models import DeliveryJob, SalesforceUsage, utcnow
 from intake.worker import Worker
 from tests.conftest import TEST_SECRET, send_mail_to, use_salesforce
 from tests.helpers import VALID_HELP, VALID_ORDER, submit
@@ -139,6 +143,77 @@ def test_the_requests_of_several_workers_add_up(app, db, salesforce):
     assert (usage.daily_used, usage.daily_limit) == (3, salesforce.daily_api_limit)
 
 
+def test_requests_recorded_in_a_commit_that_failed_are_recorded_again(app, db, salesforce):
+    """A batch's usage is added in the batch's transaction: if that is rolled back, the
+    requests are still to be recorded (and a second record in one transaction adds none)."""
+    client = SalesforceClient(load_config(app.config))
+    client.call("GET", "limits/")
+    record_usage(db, client)  # makes the row
+    db.commit()
+    client.call("GET", "limits/")
+    client.call("GET", "limits/")
+    record_usage(db, client)
+    db.add(SalesforceUsage(id=ROW_ID, api_requests=0))  # the same transaction fails to commit
+    with pytest.raises(IntegrityError):
+        db.commit()
+    db.rollback()
+    record_usage(db, client)
+    record_usage(db, client)  # nothing new in this transaction: adds none
+    db.commit()
+    db.expire_all()
+    usage = current_usage(db)
+    assert usage is not None
+    assert usage.api_requests == 3 == salesforce.api_request_count()
+
+
+def test_an_older_daily_usage_does_not_replace_a_newer_one(app, db, salesforce):
+    """Workers record in any order; the usage Salesforce reported last is the one shown."""
+    config = load_config(app.config)
+    earlier, later = SalesforceClient(config), SalesforceClient(config)
+    earlier.call("GET", "limits/")  # Salesforce: 1 used today
+    later.call("GET", "limits/")
+    later.call("GET", "limits/")  # Salesforce: 3 used today
+    record_usage(db, later)
+    db.commit()
+    record_usage(db, earlier)  # a slower worker records its older observation last
+    db.commit()
+    db.expire_all()
+    usage = current_usage(db)
+    assert usage is not None
+    assert usage.api_requests == 3  # its requests still count …
+    assert usage.daily_used == 3  # … its daily usage is not the latest
+    assert usage.observed_at == later.api_usage_at
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "api-usage=25/15000; per-app-api-usage=17/250(appName=BL_Intake)",
+        "per-app-api-usage=17/250(appName=BL_Intake); api-usage=25/15000",
+        "per-app-api-usage=17/250(appName=BL_Intake),api-usage=25/15000",
+    ],
+)
+def test_the_daily_usage_is_the_orgs_not_the_apps(header):
+    """Sforce-Limit-Info may also give the connected app's own usage (per-app-api-usage)."""
+
+    def salesforce_answer(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Sforce-Limit-Info", header)]
+        )
+        return [b"{}"]
+
+    server = make_server("127.0.0.1", 0, salesforce_answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        session = PinnedSession(None, 5)
+        session.get(f"http://127.0.0.1:{server.server_port}/services/data/v62.0/limits/")
+    finally:
+        server.shutdown()
+        thread.join()
+    assert session.api_usage == (25, 15000)
+
+
 def test_openmetrics_when_prometheus_asks_for_it(client):
     response = client.get(
         "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
@@ -222,3 +297,36 @@ def test_an_unreachable_database_scrapes_as_down(track_app):
     )
     samples = scrape(app.test_client())
     assert samples == {("intake_database_up", ()): 0}
+
+
+@pytest.mark.parametrize(
+    ("x_for", "headers"),
+    [
+        (0, {"X-Forwarded-For": "10.20.3.4"}),  # a ProxyFix that trusts no proxy resolves none
+        (2, {"X-Forwarded-For": "10.20.3.4"}),  # it expects two proxies, the header has one
+        (1, {"Forwarded": "for=10.20.3.4"}),  # ProxyFix reads X-Forwarded-For, not Forwarded
+        (None, {"X-Real-IP": "10.20.3.4"}),  # nginx's other header, nothing to resolve it
+        (1, {"X-Real-IP": "10.20.3.4"}),
+    ],
+    ids=["x_for=0", "x_for=2, one entry", "only Forwarded", "only X-Real-IP", "X-Real-IP, fix"],
+)
+def test_a_relayed_request_whose_address_nothing_resolved_is_refused(build_app, x_for, headers):
+    # The proxy on the same machine connects from loopback, which the default list allows.
+    app = build_app()
+    if x_for is not None:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for)  # type: ignore[method-assign]
+    response = app.test_client().get("/metrics", headers=headers)
+    assert response.status_code == 403
+    assert "intake_" not in response.get_data(as_text=True)
+
+
+def test_an_address_resolved_through_two_proxies_is_the_one_checked(build_app):
+    app = build_app(INTAKE_METRICS_ALLOW="10.20.0.0/16")
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=2)  # type: ignore[method-assign]
+    client = app.test_client()
+    two = {"X-Forwarded-For": "10.20.3.4, 10.99.0.1"}  # the client, then the first proxy
+    assert client.get("/metrics", headers=two).status_code == 200
+    assert (
+        client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9, 10.99.0.1"}).status_code
+        == 403
+    )
