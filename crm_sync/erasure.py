@@ -60,9 +60,11 @@ class SalesforceErasureChannel:
             leads = self._find_leads(sorted(by_key))
             failures = self._delete([lead["Id"] for lead in leads if not lead["IsConverted"]])
         except CrmError as error:  # the request as a whole failed: every job waits
+            record_usage(session, self.client)
             return {job.id: error for job in jobs}
-        finally:
-            record_usage(session, self.client)  # the API requests, for /metrics
+        # The API requests, for /metrics. Not in a `finally`: a database error there would hide
+        # the error on its way out; requests not recorded now are recorded with the next ones.
+        record_usage(session, self.client)
         found = {str(lead[self.config.external_id_field]).casefold(): lead for lead in leads}
         outcomes: dict[int, str | DeliveryError | None] = {}
         for key, job in by_key.items():

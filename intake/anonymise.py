@@ -5,14 +5,20 @@ Anonymising blanks every field that says something about the person (PERSONAL_FI
 keeps what the overview counts: kind, municipality, kreds, consultant, dates, order lines,
 status, topics and whether a cooperation exists. In the same transaction it
 
-- cancels the submission's deliveries that have not gone out (pending, running or dead): an
-  e-mail must never go out with blanked fields, and a Salesforce upsert must not make a lead
-  again after an erasure. The worker also refuses a job whose submission was anonymised after
-  the job was claimed (intake.worker);
+- cancels the submission's deliveries that no worker has claimed (pending or dead): an e-mail
+  must never go out with blanked fields, and a Salesforce upsert must not make a lead again
+  after an erasure. A job a worker is sending (running) is left to that worker, which read the
+  submission before it was anonymised; if that try fails, or the job is taken again after its
+  lease ran out, the worker cancels it instead (intake.worker);
 - cancels a pamphlet order still waiting to be packed or shipped (there is no address left);
 - blanks the text that may repeat personal data: the jobs' last errors (a mail server's
   "unknown user <address>") and the details of the submission's audit events (staff notes,
   parcel numbers). Who did what, and when, stays.
+
+Each change is one UPDATE whose WHERE says what may still change (a job not claimed, an order
+not sent), not a write of what was read: on SQLite the read locks nothing, so the office or a
+worker may have moved on since. On PostgreSQL the UPDATE waits for a worker claiming the job at
+that moment and then leaves it alone (READ COMMITTED re-checks the WHERE).
 
 What this cannot reach: .eml files already written to INTAKE_MAIL_DIR, copies in mailboxes and
 mail-server logs, and Salesforce (an erasure queues a job that deletes the lead,
@@ -29,6 +35,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from intake import audit
 from intake.email_headers import ascii_address
@@ -66,7 +73,8 @@ PERSONAL_FIELDS: dict[str, str] = {
     "message": "",
 }
 
-UNSENT = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.DEAD)
+UNCLAIMED = (JobStatus.PENDING, JobStatus.DEAD)  # what an anonymisation cancels
+WAITING_ORDER = (OrderStatus.NEW, OrderStatus.PACKED)
 ERASURE_KINDS = frozenset({JobKind.SALESFORCE_ERASE})  # the jobs an anonymisation leaves alone
 CANCELLED_OUTCOME = (
     "Annulleret: henvendelsens personoplysninger blev slettet, før leverancen gik ud."
@@ -103,20 +111,27 @@ def counted(number: int, singular: str, plural: str) -> str:
 def anonymise(session: Session, submission: Submission, reason: str) -> tuple[int, bool]:
     """Blank the submission's personal data and cancel what has not gone out (see the module
     docstring); the caller commits. Returns (jobs cancelled, whether a waiting order was
-    cancelled)."""
+    cancelled): what the database changed, not what was read."""
     now = utcnow()
-    for name, value in PERSONAL_FIELDS.items():
-        setattr(submission, name, value)
-    submission.anonymised_at = now
-    cancelled_order = submission.order_status in (OrderStatus.NEW, OrderStatus.PACKED)
-    if cancelled_order:
-        submission.order_status = OrderStatus.CANCELLED
-        submission.cancelled_at = now
-    cancelled = session.execute(
+    session.execute(
+        update(Submission)
+        .where(Submission.id == submission.id)
+        .values(**PERSONAL_FIELDS, anonymised_at=now)
+    )
+    cancel_order = (
+        update(Submission)
+        .where(Submission.id == submission.id, Submission.order_status.in_(WAITING_ORDER))
+        .values(order_status=OrderStatus.CANCELLED, cancelled_at=now)
+        .returning(Submission.id)
+    )
+    cancelled_order = _changed(session, cancel_order) == 1
+    session.expire(submission, ["order_status", "cancelled_at"])  # as the database has them
+    cancelled = _changed(
+        session,
         update(DeliveryJob)
         .where(
             DeliveryJob.submission_id == submission.id,
-            DeliveryJob.status.in_(UNSENT),
+            DeliveryJob.status.in_(UNCLAIMED),
             DeliveryJob.kind.not_in(ERASURE_KINDS),
         )
         .values(
@@ -125,7 +140,8 @@ def anonymise(session: Session, submission: Submission, reason: str) -> tuple[in
             finished_at=now,
             locked_until=None,
         )
-    ).rowcount
+        .returning(DeliveryJob.id),
+    )
     session.execute(
         update(DeliveryJob)
         .where(DeliveryJob.submission_id == submission.id, DeliveryJob.last_error != "")
@@ -144,6 +160,13 @@ def anonymise(session: Session, submission: Submission, reason: str) -> tuple[in
         detail += " Ordren var ikke sendt og blev annulleret."
     audit.record(session, ACTOR, "anonymised", submission=submission, detail=detail)
     return cancelled, cancelled_order
+
+
+def _changed(session: Session, statement: ReturningUpdate[tuple[int]]) -> int:
+    """How many rows the UPDATE … RETURNING changed; the session's copies of only those rows
+    take the new values (others may be stale, but are not written back)."""
+    fetch = {"synchronize_session": "fetch"}
+    return len(session.execute(statement, execution_options=fetch).all())
 
 
 # -- The purge -----------------------------------------------------------------------------
@@ -255,32 +278,55 @@ def submissions_of(session: Session, address: str, *, lock: bool = False) -> lis
 
 
 def _erasure_due(session: Session, submission: Submission) -> datetime | None:
-    """When the lead can be deleted, or None if no lead can exist: the upsert never tried.
-    A running upsert may still write the lead; the deletion waits for its lease to end."""
-    upsert = session.scalar(
-        select(DeliveryJob).where(
+    """When to look for the submission's lead and delete it, or None: it has no Salesforce job
+    and no Salesforce id, so no lead. Any upsert, in any state, may have made one (a try that
+    timed out, a dead job retried with fresh attempts), and a lookup that finds nothing is
+    cheap. A running upsert may still be writing the lead: the deletion waits for its lease.
+
+    Called after anonymise(), so that it sees the upserts the UPDATE left to a worker."""
+    upserts = session.execute(
+        select(DeliveryJob.status, DeliveryJob.locked_until).where(
             DeliveryJob.submission_id == submission.id,
             DeliveryJob.kind == JobKind.SALESFORCE,
         )
-    )
-    now = utcnow()
-    if upsert is None or (upsert.status is JobStatus.PENDING and upsert.attempts == 0):
+    ).all()
+    if not upserts and submission.salesforce_id is None:
         return None
-    if upsert.status is JobStatus.RUNNING and upsert.locked_until and upsert.locked_until > now:
-        return upsert.locked_until
-    return now
+    leases = [lease for status, lease in upserts if status is JobStatus.RUNNING and lease]
+    return max([utcnow(), *leases])
+
+
+def erase_again(session: Session, submission_id: int) -> int:
+    """Queue the submission's finished lead deletion again, due now, when an upsert may have
+    made the lead after the deletion looked for it; how many (none after a purge, which
+    queues no deletion, or while the deletion has yet to run). The caller commits."""
+    return session.execute(
+        update(DeliveryJob)
+        .where(
+            DeliveryJob.submission_id == submission_id,
+            DeliveryJob.kind.in_(ERASURE_KINDS),
+            DeliveryJob.status.in_((JobStatus.DONE, JobStatus.DEAD)),
+        )
+        .values(
+            status=JobStatus.PENDING,
+            attempts=0,
+            next_attempt_at=utcnow(),
+            finished_at=None,
+            locked_until=None,
+        )
+    ).rowcount
 
 
 def erase_person(session: Session, address: str, key: str) -> Anonymised:
-    """Anonymise the person's submissions and queue, for each that reached Salesforce, a job
-    that deletes its lead unless the lead is converted (crm_sync.erasure); one commit, with
-    the audit event (which names the address only by its `key`)."""
+    """Anonymise the person's submissions and queue, for each that has a Salesforce job (or
+    id), a job that deletes its lead unless the lead is converted (crm_sync.erasure); one
+    commit, with the audit event (which names the address only by its `key`)."""
     result = Anonymised()
     submissions = submissions_of(session, address, lock=True)
     reason = "Slettet efter anmodning fra personen (intake person erase)."
     for submission in submissions:
-        due = _erasure_due(session, submission)
         result.add(submission, *anonymise(session, submission, reason))
+        due = _erasure_due(session, submission)
         exists = session.scalar(
             select(DeliveryJob.id).where(
                 DeliveryJob.submission_id == submission.id,

@@ -84,6 +84,23 @@ def _event(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+def _staff_actions(session: Session, email: str) -> list[dict[str, Any]]:
+    """What a staff member did. An action on somebody's submission names only its reference:
+    its detail (a note, a reason, a delivery error) is about that other person."""
+    rows = session.execute(
+        select(AuditEvent, Submission.reference)
+        .outerjoin(Submission, AuditEvent.submission_id == Submission.id)
+        .where(AuditEvent.actor == email)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    return [
+        _event(event)
+        if reference is None
+        else {"at": event.at.isoformat(), "action": event.action, "reference": reference}
+        for event, reference in rows
+    ]
+
+
 def _submission(session: Session, submission: Submission) -> dict[str, Any]:
     data = _row(submission, SUBMISSION_FIELDS)
     data["order_lines"] = [
@@ -116,14 +133,7 @@ def export_person(session: Session, address: str) -> dict[str, Any]:
             "active": staff.active,
             "created_at": _value(staff.created_at),
             "last_login_at": _value(staff.last_login_at),
-            "actions": [
-                _event(event)
-                for event in session.scalars(
-                    select(AuditEvent)
-                    .where(AuditEvent.actor == staff.email)
-                    .order_by(AuditEvent.at, AuditEvent.id)
-                )
-            ],
+            "actions": _staff_actions(session, staff.email),
         }
     return {
         "email": address.strip(),

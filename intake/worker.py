@@ -7,6 +7,11 @@ Message-ID). SIGTERM sets the stop flag: the job in hand is finished and recorde
 A database that goes away (a PostgreSQL restart) is waited out, not fatal: the jobs in hand
 keep their lease meanwhile, and once it is back their outcomes are recorded and those not yet
 delivered are put back, so none is delivered twice or waits for its lease to run out.
+
+Anonymised submissions (intake.anonymise): the purge and the erasure cancel only jobs no worker
+has claimed. A job claimed before is checked here, and cancelled if its submission was
+anonymised; one already being sent is sent with what was read, but cancelled, not retried, if
+the try fails.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from intake.anonymise import CANCELLED_OUTCOME, ERASURE_KINDS
+from intake.anonymise import CANCELLED_OUTCOME, ERASURE_KINDS, erase_again
 from intake.delivery import (
     Channel,
     DeliveryError,
@@ -33,7 +39,7 @@ from intake.extension import current_intake
 from intake.log_context import about, get_logger
 from intake.log_safe import error_text
 from intake.mail import MailChannel
-from intake.models import DeliveryJob, JobKind, utcnow
+from intake.models import DeliveryJob, JobKind, JobStatus, Submission, utcnow
 from intake.outbox import RetryPolicy, claim, mark_cancelled, mark_done, mark_failed
 
 log = get_logger(__name__)
@@ -47,6 +53,10 @@ class DatabaseWentAway(TransientDeliveryError):
 
 
 _WENT_AWAY = DatabaseWentAway("Databasen svarede ikke, før jobbet var leveret; prøves igen")
+
+# Channels whose report (beyond the external id) goes into the worker's session, committed with
+# the job's outcome: if the database loses that commit, the job is run again.
+REPORTED_IN_SESSION = frozenset({JobKind.SALESFORCE_ERASE})
 
 
 def default_channels(app: Flask) -> list[Channel]:
@@ -139,8 +149,9 @@ class Worker:
         return tried
 
     def _drop_anonymised(self, session: Session, jobs: list[DeliveryJob]) -> list[DeliveryJob]:
-        """Cancel the jobs whose submission was anonymised after they were claimed (an e-mail or
-        a lead must never be made of blanked fields); the others, to deliver."""
+        """Cancel the jobs whose submission has been anonymised (an e-mail or a lead must never
+        be made of blanked fields): the anonymisation left them to a worker, which had claimed
+        them, or it came after a try that failed; the others, to deliver."""
         live = [j for j in jobs if j.kind in ERASURE_KINDS or j.submission.anonymised_at is None]
         if len(live) < len(jobs):
             for job in jobs:
@@ -198,6 +209,11 @@ class Worker:
             for job_id, outcome in self._in_hand.items():
                 job = session.get(DeliveryJob, job_id)
                 if job is not None:
+                    if job.kind in REPORTED_IN_SESSION and not isinstance(outcome, Exception):
+                        # Its report went with the lost commit (for an erasure: the outcome,
+                        # the audit event, the cleared Salesforce id). Deleting again is
+                        # harmless and a converted lead is reported again: run it again.
+                        outcome = _WENT_AWAY
                     with about(job.submission.reference):
                         self._record(session, job, outcome)
             session.commit()
@@ -220,13 +236,19 @@ class Worker:
 
     def _record(self, session: Session, job: DeliveryJob, outcome: Outcome) -> None:
         """Done with its external id; dead after a permanent error or the last try; else
-        back in the queue after a backoff (at once when the database went away)."""
+        back in the queue after a backoff (at once when the database went away). A failed try
+        of a job whose submission has been anonymised meanwhile: cancelled."""
         what = _describe(job)
         if not isinstance(outcome, Exception):
             if mark_done(session, job, self.worker_id, outcome):
                 log.info("Delivered %s (%s)", what, outcome)
             else:
-                log.warning("Delivered %s, but its lease had passed to another worker", what)
+                self._delivered_late(session, job, what)
+            return
+        if job.kind not in ERASURE_KINDS and _anonymised(session, job):
+            # It will not be sent again, and its error may name the person: no retry, no error.
+            if mark_cancelled(session, job, self.worker_id, CANCELLED_OUTCOME):
+                log.info("Cancelled %s after a failed try: its submission was anonymised", what)
             return
         message = str(outcome) or outcome.__class__.__name__
         logged = error_text(outcome)  # the job keeps the whole message; the log no personal data
@@ -243,6 +265,28 @@ class Worker:
             else:
                 log.warning("Will retry %s at %s: %s", what, retry_at.isoformat(), logged)
         mark_failed(session, job, self.worker_id, message, retry_at=retry_at)
+
+    def _delivered_late(self, session: Session, job: DeliveryJob, what: str) -> None:
+        """Delivered after the job's lease ran out: another worker has taken it and, if its
+        submission was anonymised meanwhile, cancelled it. Then an upsert may have made its
+        lead after the erasure looked for it, so the erasure runs again."""
+        status = session.scalar(select(DeliveryJob.status).where(DeliveryJob.id == job.id))
+        if status is not JobStatus.CANCELLED:
+            log.warning("Delivered %s, but its lease had passed to another worker", what)
+            return
+        log.warning(
+            "Delivered %s after its lease ran out, although its submission was anonymised "
+            "meanwhile (the job is cancelled)",
+            what,
+        )
+        if job.kind is JobKind.SALESFORCE and erase_again(session, job.submission_id):
+            log.warning("Queued the deletion of the lead of %s again", job.submission.reference)
+
+
+def _anonymised(session: Session, job: DeliveryJob) -> bool:
+    """Whether the job's submission is anonymised now (not when the job was claimed)."""
+    query = select(Submission.anonymised_at).where(Submission.id == job.submission_id)
+    return session.scalar(query) is not None
 
 
 def _describe(job: DeliveryJob) -> str:

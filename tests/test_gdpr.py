@@ -4,20 +4,26 @@ PostgreSQL, with real SMTP on loopback and the Salesforce emulator over real HTT
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
-from intake.anonymise import address_key
+from intake.anonymise import CANCELLED_OUTCOME, address_key
 from intake.coverage import last_weeks, requests_per_kreds, requests_per_week
+from intake.mail import MailChannel
 from intake.models import (
     AuditEvent,
     DeliveryJob,
     JobKind,
     JobStatus,
+    JobTarget,
     OrderStatus,
     Submission,
     SubmissionKind,
@@ -204,20 +210,98 @@ def test_a_dry_run_counts_and_changes_nothing(build_app, db):
     assert audit_events(db) == []
 
 
-def test_a_job_claimed_just_before_the_purge_is_cancelled_not_sent(app, client, db, smtp):
-    reference = send(client, "/opstartshjaelp/", VALID_HELP)
-    # The purge commits after the worker has claimed the receipt but before it sends it.
-    db.execute(
-        update(Submission)
-        .where(Submission.reference == reference)
-        .values(anonymised_at=utcnow(), email="", first_name="", last_name="")
-    )
-    db.commit()
+def test_a_job_claimed_just_before_the_purge_is_cancelled_not_sent(build_app, db, smtp):
+    app = build_app(INTAKE_RETENTION_DAYS=30)
+    reference = send(app.test_client(), "/opstartshjaelp/", VALID_HELP)
+    age(db, reference, 40)
+    sessionmaker = app.extensions["intake"].database.sessionmaker
+    purges: list[Any] = []
+    armed = [True]
 
-    Worker(app).run_once()
+    def purge_after_the_claim(session: Any) -> None:
+        """The worker has claimed an e-mail (committed); the purge commits before it sends."""
+        if armed[0]:
+            armed[0] = False  # once: the purge's own commits come here too
+            purges.append(cli(app, "purge"))
 
-    assert smtp.messages == []
-    assert {job.status for job in jobs_of(db, reference)} == {JobStatus.CANCELLED}
+    sa_event.listen(sessionmaker, "after_commit", purge_after_the_claim)
+    try:
+        Worker(app, channels=[MailChannel()]).run_once()
+    finally:
+        sa_event.remove(sessionmaker, "after_commit", purge_after_the_claim)
+
+    (purge,) = purges
+    assert purge.exit_code == 0, purge.output
+    # The receipt and the lead were waiting: cancelled. The claimed e-mail is the worker's.
+    assert "Cancelled 2 delivery job(s) that had not gone out" in purge.output
+    assert smtp.messages == []  # the worker saw the anonymised submission and did not send
+    jobs = jobs_of(db, reference)
+    assert {job.status for job in jobs} == {JobStatus.CANCELLED}
+    assert {job.outcome for job in jobs} == {CANCELLED_OUTCOME}
+    assert sorted(job.attempts for job in jobs if job.kind is JobKind.EMAIL) == [0, 1]
+
+
+def test_an_order_shipped_while_the_purge_runs_stays_shipped(build_app, db, office):
+    """SQLite locks nothing when the purge reads its batch, so the office may ship an order
+    between the read and the purge's writes; PostgreSQL locks the rows, so the shipping waits
+    for the purge and is refused. Either way the order is cancelled only if it was not sent."""
+    app = build_app(INTAKE_RETENTION_DAYS=30)
+    order = send(app.test_client(), "/pjecer/", VALID_ORDER)
+    Worker(app).run_once()  # its e-mails and lead are out
+    age(db, order, 40)
+    page = office.get(f"/admin/orders/{order}").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    note = "Pakkenummer 123 til Åse Bøgh-Ørsted"
+    engine = app.extensions["intake"].database.engine
+    armed = [True]
+    answers: list[str] = []
+
+    def ship() -> None:
+        form = {"csrf_token": token, "note": note}
+        answer = office.post(f"/admin/orders/{order}/ship", data=form, follow_redirects=True)
+        answers.append(answer.get_data(as_text=True))
+
+    shipping = threading.Thread(target=ship)
+    on_postgresql = engine.dialect.name == "postgresql"
+
+    def ship_meanwhile(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        """The purge has read its batch; the office ships the order before it writes."""
+        if armed[0] and "intake_submissions.created_at <" in statement:
+            armed[0] = False
+            if on_postgresql:
+                shipping.start()  # it waits for the purge's lock on the order
+            else:
+                ship()
+
+    sa_event.listen(engine, "after_cursor_execute", ship_meanwhile)
+    try:
+        result = cli(app, "purge")
+    finally:
+        sa_event.remove(engine, "after_cursor_execute", ship_meanwhile)
+    if on_postgresql:
+        shipping.join(60)
+        assert not shipping.is_alive()
+
+    assert result.exit_code == 0, result.output
+    (answer,) = answers
+    submission = by_reference(db, order)
+    personal_fields_are_gone(submission)  # the shipping note, too
+    shipped_notices = [job for job in submission.jobs if job.target is JobTarget.SHIPPED]
+    if on_postgresql:  # the purge got there first; the office was told the order had changed
+        assert submission.order_status is OrderStatus.CANCELLED
+        assert "and 1 pamphlet order(s) still waiting" in result.output
+        assert shipped_notices == []
+        assert "markeret som afsendt" not in answer and "annulleret" in answer
+    else:  # the office got there first: the order went out and stays shipped
+        assert "er markeret som afsendt" in answer
+        assert submission.order_status is OrderStatus.SHIPPED
+        assert submission.cancelled_at is None
+        assert "and 0 pamphlet order(s) still waiting" in result.output
+        assert [job.status for job in shipped_notices] == [JobStatus.CANCELLED]
+        (anonymised,) = audit_events(db, "anonymised")
+        assert "Ordren var ikke sendt" not in anonymised.detail
+    for entry in audit_events(db):
+        assert "Åse" not in entry.detail
 
 
 def test_the_receipt_of_an_anonymised_submission_says_so(app, client, db):
@@ -306,6 +390,21 @@ def test_export_includes_the_audit_events_about_the_submissions(app, client, db,
     assert submission["audit_events"][0]["actor"] == "bwj@bl.dk"
 
 
+def test_a_staff_members_export_names_others_orders_only_by_reference(app, client, db, office):
+    order = send(client, "/pjecer/", VALID_ORDER)
+    page = office.get(f"/admin/orders/{order}")
+    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    reason = "Åse Bøgh-Ørsted ringede og aflyste"
+    office.post(f"/admin/orders/{order}/cancel", data={"csrf_token": token, "reason": reason})
+
+    result = cli(app, "person", "export", "bwj@bl.dk")
+
+    assert result.exit_code == 0, result.output
+    actions = json.loads(result.output)["staff_account"]["actions"]
+    assert {"action": "order_cancelled", "reference": order}.items() <= actions[-1].items()
+    assert "Åse" not in result.output and AASE not in result.output
+
+
 def test_export_of_an_unknown_address_says_so_and_exits_1(app, client, db, tmp_path):
     send(client, "/pjecer/", VALID_ORDER)
     output = tmp_path / "nobody.json"
@@ -355,10 +454,12 @@ def test_erase_deletes_the_unconverted_lead_and_reports_the_converted_one(
     assert result.exit_code == 0, result.output
     assert f"Anonymised 3 submission(s): {order}, {help_request}, {unsent}." in result.output
     assert "Cancelled 3 delivery job(s) that had not gone out." in result.output
-    assert "Queued 2 Salesforce job(s)" in result.output
+    assert "Queued 3 Salesforce job(s)" in result.output  # one per submission with a lead job
     for reference in (order, help_request, unsent):
         personal_fields_are_gone(by_reference(db, reference))
-    assert {job.status for job in jobs_of(db, unsent)} == {JobStatus.CANCELLED}
+    assert {
+        job.status for job in jobs_of(db, unsent) if job.kind is not JobKind.SALESFORCE_ERASE
+    } == {JobStatus.CANCELLED}
     assert by_reference(db, order).order_status is OrderStatus.CANCELLED  # it was waiting
     assert by_reference(db, others).email == OLE["email"]
 
@@ -376,9 +477,10 @@ def test_erase_deletes_the_unconverted_lead_and_reports_the_converted_one(
             select(DeliveryJob).where(DeliveryJob.kind == JobKind.SALESFORCE_ERASE)
         )
     }
-    assert set(erasures) == {order, help_request}
+    assert set(erasures) == {order, help_request, unsent}
     assert {job.status for job in erasures.values()} == {JobStatus.DONE}
     assert "er slettet i Salesforce" in erasures[order].outcome
+    assert "Intet lead fundet" in erasures[unsent].outcome  # it was never sent
     assert f"konverteret til kontakt {contact_id}" in erasures[help_request].outcome
     assert erasures[help_request].external_id == converted_lead["Id"]
 
@@ -432,8 +534,237 @@ def test_erase_waits_for_an_upsert_that_is_running(app, client, db, salesforce):
     assert cli(app, "person", "erase", AASE, "--yes").exit_code == 0
 
     jobs = {job.kind: job for job in jobs_of(db, order)}
-    assert jobs[JobKind.SALESFORCE].status is JobStatus.CANCELLED
+    assert jobs[JobKind.SALESFORCE].status is JobStatus.RUNNING  # left to its worker
     assert jobs[JobKind.SALESFORCE_ERASE].next_attempt_at == lease_ends
+
+
+class Claimed:
+    """A job a worker has claimed and checked (its submission still had its personal data):
+    it is about to send it, with what it has read (one session, as in the worker)."""
+
+    def __init__(self, app: Any, worker: Worker, kind: JobKind, lease_seconds: float = 300):
+        self.app = app
+        self.worker = worker
+        self.session = app.extensions["intake"].database.sessionmaker()
+        self.jobs = claim(
+            self.session, [kind], worker_id=worker.worker_id, lease_seconds=lease_seconds
+        )
+        assert self.jobs
+        assert worker._drop_anonymised(self.session, self.jobs) == self.jobs
+        self.ids = [job.id for job in self.jobs]
+
+    def send(self) -> None:
+        """The worker goes on: it sends the job and records the outcome."""
+        with self.app.app_context(), self.session:
+            for job in self.jobs:
+                self.worker._deliver(self.session, job)
+            self.worker._taken(self.jobs)
+
+
+def time_passes(db: Any) -> None:
+    """Every job waiting for a later try, or for a lease to end, is due now."""
+    db.execute(
+        update(DeliveryJob)
+        .where(DeliveryJob.status == JobStatus.PENDING)
+        .values(next_attempt_at=utcnow())
+    )
+    db.commit()
+
+
+def test_erase_deletes_the_lead_of_an_upsert_that_died_and_was_retried(build_app, db, salesforce):
+    # Salesforce makes the lead but answers too late: the only try times out, the job is dead.
+    app = build_app(
+        INTAKE_MAX_ATTEMPTS=1, SALESFORCE_TIMEOUT_SECONDS=0.5, SALESFORCE_MATCH_CONTACTS=0
+    )
+    order = send(app.test_client(), "/pjecer/", VALID_ORDER)
+    salesforce.delay_next(2)
+    Worker(app).run_once()
+    (upsert,) = [job for job in jobs_of(db, order) if job.kind is JobKind.SALESFORCE]
+    assert upsert.status is JobStatus.DEAD
+    assert lead_of(salesforce, by_reference(db, order)) is not None
+    # An admin retries it: back in the queue with fresh tries, as if never tried.
+    assert cli(app, "jobs", "retry", str(upsert.id)).exit_code == 0
+
+    result = cli(app, "person", "erase", AASE, "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "Queued 1 Salesforce job(s)" in result.output
+    Worker(app).run_once()
+    assert lead_of(salesforce, by_reference(db, order)) is None
+    jobs = {job.kind: job for job in jobs_of(db, order)}
+    assert jobs[JobKind.SALESFORCE].status is JobStatus.CANCELLED  # not sent again
+    assert jobs[JobKind.SALESFORCE_ERASE].status is JobStatus.DONE
+    assert "er slettet i Salesforce" in jobs[JobKind.SALESFORCE_ERASE].outcome
+
+
+def test_an_upsert_claimed_while_the_erase_runs_makes_its_lead_and_the_lead_is_deleted_after(
+    app, client, db, salesforce
+):
+    order = send(client, "/pjecer/", VALID_ORDER)
+    worker = Worker(app)
+    engine = app.extensions["intake"].database.engine
+    claimed: list[Claimed] = []
+    armed = [True]
+
+    def claim_meanwhile(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        """The erase has found her submissions; before it writes, a worker claims the upsert
+        and sees the submission as it still is."""
+        if armed[0] and statement.lstrip().upper().startswith("UPDATE"):
+            armed[0] = False  # once: the claim's own UPDATE comes here too
+            claimed.append(Claimed(app, worker, JobKind.SALESFORCE))
+
+    sa_event.listen(engine, "before_cursor_execute", claim_meanwhile)
+    try:
+        result = cli(app, "person", "erase", AASE, "--yes")
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", claim_meanwhile)
+    assert result.exit_code == 0, result.output
+    assert "Cancelled 3 delivery job(s)" in result.output  # the e-mails; not the claimed upsert
+    assert "Queued 1 Salesforce job(s)" in result.output
+    jobs = {job.kind: job for job in jobs_of(db, order)}
+    (upsert,) = claimed
+    assert [jobs[JobKind.SALESFORCE].id] == upsert.ids
+    assert jobs[JobKind.SALESFORCE].status is JobStatus.RUNNING  # left to its worker
+    # The lead is deleted once the upsert's lease has ended, not while it may be written.
+    assert jobs[JobKind.SALESFORCE_ERASE].next_attempt_at == jobs[JobKind.SALESFORCE].locked_until
+
+    upsert.send()  # it had checked before the erase committed: it sends
+
+    assert lead_of(salesforce, by_reference(db, order)) is not None
+    jobs = {job.kind: job for job in jobs_of(db, order)}
+    assert jobs[JobKind.SALESFORCE].status is JobStatus.DONE
+    Worker(app).run_once()
+    statuses = {job.kind: job.status for job in jobs_of(db, order)}
+    assert statuses[JobKind.SALESFORCE_ERASE] is JobStatus.PENDING  # not due yet
+    time_passes(db)  # the lease has ended
+    Worker(app).run_once()
+    assert lead_of(salesforce, by_reference(db, order)) is None
+    assert len(audit_events(db, "salesforce_lead_deleted")) == 1
+
+
+@pytest.mark.parametrize("command", ["erase", "purge"])
+def test_an_upsert_being_sent_is_left_to_its_worker_and_cancelled_when_its_try_fails(
+    command, app, client, db, salesforce
+):
+    order = send(client, "/pjecer/", VALID_ORDER)
+    sending = Claimed(app, Worker(app), JobKind.SALESFORCE)
+
+    if command == "purge":
+        age(db, order, 800)
+        result = cli(app, "purge")
+    else:
+        result = cli(app, "person", "erase", AASE, "--yes")
+
+    assert result.exit_code == 0, result.output
+    # The three e-mails waiting were cancelled; the upsert is being sent and was left alone.
+    assert "Cancelled 3 delivery job(s) that had not gone out" in result.output
+    (anonymised,) = audit_events(db, "anonymised")
+    assert "3 leverancer, der ikke var gået ud, blev annulleret." in anonymised.detail
+    assert {job.kind: job.status for job in jobs_of(db, order)}[JobKind.SALESFORCE] is (
+        JobStatus.RUNNING
+    )
+    salesforce.fail_next(1)  # its try fails: Salesforce is down for a moment
+
+    sending.send()
+    time_passes(db)
+    Worker(app).run_once()
+
+    assert salesforce.records_json().get("Lead", []) == []  # it never made the lead
+    (upsert,) = [job for job in jobs_of(db, order) if job.kind is JobKind.SALESFORCE]
+    assert upsert.status is JobStatus.CANCELLED
+    assert upsert.outcome == CANCELLED_OUTCOME
+    assert upsert.last_error == ""
+
+
+def test_an_e_mail_refused_after_the_erase_leaves_no_address_behind(app, client, db, smtp):
+    help_request = send(client, "/opstartshjaelp/", VALID_HELP)
+    worker = Worker(app)
+    sending = [Claimed(app, worker, JobKind.EMAIL) for _ in range(2)]  # to the consultant, to her
+    assert cli(app, "person", "erase", AASE, "--yes").exit_code == 0
+    smtp.handler.rcpt_reply = "550 5.1.1 Recipient address rejected: User unknown"
+
+    for claimed in sending:
+        claimed.send()  # refused for good: "Modtager afvist: <address>: 550 …"
+
+    jobs = [job for job in jobs_of(db, help_request) if job.kind is JobKind.EMAIL]
+    assert {job.status for job in jobs} == {JobStatus.CANCELLED}
+    assert {job.last_error for job in jobs} == {""}  # the address is not kept
+    assert smtp.messages == []
+
+
+def test_an_upsert_sent_after_its_lease_ran_out_and_the_erase_ran_is_deleted_again(
+    app, client, db, salesforce, caplog
+):
+    order = send(client, "/pjecer/", VALID_ORDER)
+    sending = Claimed(app, Worker(app, worker_id="slow-worker"), JobKind.SALESFORCE, 0)
+    assert cli(app, "person", "erase", AASE, "--yes").exit_code == 0
+    # Its lease has run out: another worker takes the upsert (and cancels it: the submission
+    # is anonymised), then runs the erasure, which finds no lead yet.
+    Worker(app).run_once()
+    (erasure,) = [job for job in jobs_of(db, order) if job.kind is JobKind.SALESFORCE_ERASE]
+    assert erasure.status is JobStatus.DONE
+    assert "Intet lead fundet" in erasure.outcome
+
+    with caplog.at_level(logging.INFO, logger="intake.worker"):
+        sending.send()  # the slow worker's request makes the lead after all
+
+    assert lead_of(salesforce, by_reference(db, order)) is not None
+    assert "although its submission was anonymised meanwhile" in caplog.text
+    assert "lease had passed to another worker" not in caplog.text
+    Worker(app).run_once()  # the erasure is due again
+    assert lead_of(salesforce, by_reference(db, order)) is None
+    (erasure,) = [job for job in jobs_of(db, order) if job.kind is JobKind.SALESFORCE_ERASE]
+    assert erasure.status is JobStatus.DONE
+    assert "er slettet i Salesforce" in erasure.outcome
+
+
+def test_an_erasure_whose_outcome_the_database_lost_is_done_again_and_reported(
+    app, client, db, salesforce
+):
+    order = send(client, "/pjecer/", VALID_ORDER)
+    help_request = send(client, "/opstartshjaelp/", VALID_HELP)
+    Worker(app).run_once()
+    converted = lead_of(salesforce, by_reference(db, help_request))
+    assert converted is not None
+    contact_id = convert_over_http(salesforce, converted["Id"])
+    assert cli(app, "person", "erase", AASE, "--yes").exit_code == 0
+    worker = Worker(app)
+    engine = app.extensions["intake"].database.engine
+
+    def database_goes_away(
+        conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any
+    ) -> None:
+        """Salesforce has done the work; recording the outcome fails."""
+        if statement.startswith("UPDATE intake_delivery_jobs SET status") and (
+            "external_id" in statement
+        ):
+            raise OperationalError(statement, parameters, Exception("server closed the connection"))
+
+    sa_event.listen(engine, "before_cursor_execute", database_goes_away)
+    try:
+        with pytest.raises(OperationalError):
+            worker.run_once()
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", database_goes_away)
+    assert lead_of(salesforce, by_reference(db, order)) is None  # deleted in Salesforce
+    assert audit_events(db, "salesforce_lead_deleted") == []  # but nothing recorded
+
+    worker.run_once()  # the database is back: the worker settles what it held
+
+    erasures = list(
+        db.scalars(select(DeliveryJob).where(DeliveryJob.kind == JobKind.SALESFORCE_ERASE))
+    )
+    assert {job.status for job in erasures} == {JobStatus.PENDING}  # to be run again
+    worker.run_once()
+    db.expire_all()
+    assert {job.status for job in erasures} == {JobStatus.DONE}
+    by_submission = {job.submission.reference: job for job in erasures}
+    assert f"konverteret til kontakt {contact_id}" in by_submission[help_request].outcome
+    (kept,) = audit_events(db, "salesforce_lead_kept")
+    assert converted["Id"] in kept.detail
+    assert "allerede slettet" in by_submission[order].outcome
+    assert by_reference(db, order).salesforce_id is None
+    assert lead_of(salesforce, by_reference(db, help_request)) is not None  # still not touched
 
 
 def test_erase_asks_first(app, client, db):
