@@ -149,52 +149,52 @@ def _ours(job: DeliveryJob, worker_id: str) -> ColumnElement[bool]:
     )
 
 
-def mark_done(session: Session, job: DeliveryJob, worker_id: str, external_id: str | None) -> bool:
-    """Record a delivery (the caller commits, once for a whole batch); False when the lease
-    was lost to another worker meanwhile."""
+def _end_try(session: Session, job: DeliveryJob, worker_id: str, **values: object) -> bool:
+    """Write a try's outcome on a job this worker still holds; False when its lease passed to
+    another worker meanwhile. The caller commits (once for a whole batch)."""
     result = session.execute(
-        update(DeliveryJob)
-        .where(_ours(job, worker_id))
-        .values(
-            status=JobStatus.DONE,
-            external_id=external_id,
-            finished_at=utcnow(),
-            locked_until=None,
-            last_error="",
-        )
+        update(DeliveryJob).where(_ours(job, worker_id)).values(locked_until=None, **values)
     )
     return result.rowcount == 1
+
+
+def mark_done(session: Session, job: DeliveryJob, worker_id: str, external_id: str | None) -> bool:
+    """Record a delivery."""
+    return _end_try(
+        session,
+        job,
+        worker_id,
+        status=JobStatus.DONE,
+        external_id=external_id,
+        finished_at=utcnow(),
+        last_error="",
+    )
 
 
 def mark_failed(
     session: Session, job: DeliveryJob, worker_id: str, error: str, retry_at: datetime | None
 ) -> bool:
-    """Record a failed try: back to pending at `retry_at`, or dead when it is None (the
-    caller commits)."""
-    values: dict[str, object] = {"last_error": error[:4000], "locked_until": None}
+    """Record a failed try: back to pending at `retry_at`, or dead when it is None."""
+    values: dict[str, object] = {"last_error": error[:4000]}
     if retry_at is None:
         values.update(status=JobStatus.DEAD, finished_at=utcnow())
     else:
         values.update(status=JobStatus.PENDING, next_attempt_at=retry_at)
-    result = session.execute(update(DeliveryJob).where(_ours(job, worker_id)).values(**values))
-    return result.rowcount == 1
+    return _end_try(session, job, worker_id, **values)
 
 
 def mark_cancelled(session: Session, job: DeliveryJob, worker_id: str, outcome: str) -> bool:
     """Record that a claimed job was not delivered and never will be (its submission was
-    anonymised meanwhile); the caller commits."""
-    result = session.execute(
-        update(DeliveryJob)
-        .where(_ours(job, worker_id))
-        .values(
-            status=JobStatus.CANCELLED,
-            outcome=outcome,
-            finished_at=utcnow(),
-            locked_until=None,
-            last_error="",
-        )
+    anonymised meanwhile)."""
+    return _end_try(
+        session,
+        job,
+        worker_id,
+        status=JobStatus.CANCELLED,
+        outcome=outcome,
+        finished_at=utcnow(),
+        last_error="",
     )
-    return result.rowcount == 1
 
 
 def requeue(session: Session, job_ids: Sequence[int] | None = None) -> int:
