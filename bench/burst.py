@@ -46,10 +46,9 @@ from typing import IO, Any
 
 from bench.audit import Audit, audit, wait_for_empty_backlog
 from bench.common import (
-    EXIT_FAILED,
-    EXIT_OK,
     Tables,
     add_poll_option,
+    finish,
     fresh_database,
     headline,
     load_line,
@@ -57,13 +56,11 @@ from bench.common import (
     percentile,
     positive,
     positive_float,
-    print_run_time,
     printer,
     progress,
     rate_or_nan,
     run_benchmark,
     temp_dir,
-    write_json,
 )
 from bench.load import HELP, ORDER, Burst, Post
 from bench.stack import read_mail, running_stack
@@ -207,18 +204,8 @@ def benchmark(args: argparse.Namespace) -> int:
         "load_before": load_before,
     }
     print_report(settings, result, times, trouble, sys.stdout)
-    run_seconds = print_run_time(started)
     ok = result.ok and not result.refused and drained_at is not None
-    if args.json:
-        report = {
-            "settings": settings,
-            "result": asdict(result),
-            "timings": times,
-            "ok": ok,
-            "run_seconds": run_seconds,
-        }
-        write_json(args.json, report)
-    return EXIT_OK if ok else EXIT_FAILED
+    return finish(started, args.json, ok, settings=settings, result=asdict(result), timings=times)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

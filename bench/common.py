@@ -148,15 +148,15 @@ def temp_dir(prefix: str) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def print_run_time(started: float) -> float:
-    """Print the seconds since `started` (time.perf_counter) after the report; return them."""
+def finish(started: float, json_path: str | None, ok: bool, **report: Any) -> int:
+    """After the printed report: the run time since `started` (time.perf_counter); with
+    --json, the report written there with `ok` and the run time; the exit status."""
     run_seconds = time.perf_counter() - started
     print(f"\nrun time: {run_seconds:.1f} s")
-    return run_seconds
-
-
-def write_json(path: str, report: dict[str, Any]) -> None:
-    Path(path).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    if json_path:
+        document = {**report, "ok": ok, "run_seconds": run_seconds}
+        Path(json_path).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 # --- The database -------------------------------------------------------------------------

@@ -74,8 +74,6 @@ import requests
 from sqlalchemy import text
 
 from bench.common import (
-    EXIT_FAILED,
-    EXIT_OK,
     STALL_TIMEOUT,
     BenchError,
     Distribution,
@@ -90,6 +88,7 @@ from bench.common import (
     cpu_percent,
     describe,
     fetch_form,
+    finish,
     fresh_database,
     gunicorn_line,
     gunicorn_settings,
@@ -100,13 +99,11 @@ from bench.common import (
     migrate,
     positive,
     post_form,
-    print_run_time,
     printer,
     progress,
     rate_or_nan,
     run_benchmark,
     temp_dir,
-    write_json,
 )
 from bench.load import EMAILS_PER_KIND, FORM_DATA, HELP, ORDER, PATHS, address, kind_of
 
@@ -855,23 +852,20 @@ def benchmark(args: argparse.Namespace) -> int:
         "load_before": load_before,
     }
     print_report(settings, results, ok, sys.stdout)
-    run_seconds = print_run_time(started)
-    if args.json:
-        report = {
-            "settings": settings,
-            "results": asdict(results),
-            "per_submission": {
-                "single": {
-                    f"match_contacts_{int(r.match_contacts)}": r.per_submission
-                    for r in results.singles
-                },
-                "burst": results.burst.per_submission if results.burst else None,
-            },
-            "ok": ok,
-            "run_seconds": run_seconds,
-        }
-        write_json(args.json, report)
-    return EXIT_OK if ok else EXIT_FAILED
+    per_submission = {
+        "single": {
+            f"match_contacts_{int(r.match_contacts)}": r.per_submission for r in results.singles
+        },
+        "burst": results.burst.per_submission if results.burst else None,
+    }
+    return finish(
+        started,
+        args.json,
+        ok,
+        settings=settings,
+        results=asdict(results),
+        per_submission=per_submission,
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -59,8 +59,6 @@ import requests
 from sqlalchemy import text
 
 from bench.common import (
-    EXIT_FAILED,
-    EXIT_OK,
     TIMEOUT,
     VALID_ORDER,
     BenchError,
@@ -76,6 +74,7 @@ from bench.common import (
     cpu_percent,
     describe,
     fetch_form,
+    finish,
     free_ports,
     fresh_database,
     gunicorn_line,
@@ -88,13 +87,11 @@ from bench.common import (
     positive,
     positive_float,
     post_form,
-    print_run_time,
     printer,
     progress,
     rate_or_nan,
     run_benchmark,
     temp_dir,
-    write_json,
 )
 from bench.stack import Mail, SmtpSink, read_mail
 
@@ -496,16 +493,7 @@ def benchmark(args: argparse.Namespace) -> int:
         "load_before": load_before,
     }
     print_report(settings, results, ok, sys.stdout)
-    run_seconds = print_run_time(started)
-    if args.json:
-        report = {
-            "settings": settings,
-            "results": asdict(results),
-            "ok": ok,
-            "run_seconds": run_seconds,
-        }
-        write_json(args.json, report)
-    return EXIT_OK if ok else EXIT_FAILED
+    return finish(started, args.json, ok, settings=settings, results=asdict(results))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -52,7 +52,6 @@ from typing import IO, Any
 import requests
 
 from bench.common import (
-    EXIT_FAILED,
     EXIT_OK,
     REPO,
     TIMEOUT,
@@ -67,6 +66,7 @@ from bench.common import (
     cpu_percent,
     describe,
     fetch_form,
+    finish,
     free_ports,
     fresh_database,
     gunicorn_line,
@@ -78,13 +78,11 @@ from bench.common import (
     percentile,
     positive,
     post_form,
-    print_run_time,
     printer,
     progress,
     rate_or_nan,
     run_benchmark,
     temp_dir,
-    write_json,
 )
 
 # Run as a script, this file is `intake` on sys.path and hides the app's package, so it never
@@ -421,18 +419,9 @@ def benchmark(args: argparse.Namespace) -> int:
         **machine_settings(),
     }
     print_report(settings, stats, check, sys.stdout)
-    run_seconds = print_run_time(started)
-    if args.json:
-        report = {
-            "settings": settings,
-            "results": stats,
-            "ratios_vs_bare": ratios(stats),
-            "stored": check,
-            "run_seconds": run_seconds,
-        }
-        write_json(args.json, report)
     failed = any(s["errors"] or s["warmup_errors"] for s in stats) or not check["ok"]
-    return EXIT_FAILED if failed else EXIT_OK
+    report = {"results": stats, "ratios_vs_bare": ratios(stats), "stored": check}
+    return finish(started, args.json, not failed, settings=settings, **report)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
