@@ -1,7 +1,7 @@
 """The standalone BL Intake app, for gunicorn (`gunicorn wsgi:app`) and `flask --app wsgi`."""
 
 from intake import create_app
-from intake.routing import RoutingError
+from intake.routing.model import RoutingError
 
 try:
     app = create_app()

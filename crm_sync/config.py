@@ -1,10 +1,14 @@
-"""The Salesforce settings, read once from the app's config, and which login flow they mean."""
+"""The Salesforce settings, read once from the app's config, and which login flow they mean.
+
+The SALESFORCE_* keys and their defaults are in BL Intake's one table of settings
+(intake.settings); `load_config` expects the config to hold every key.
+"""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from crm_sync.mapping import SOURCES
@@ -16,26 +20,26 @@ class Flow(enum.StrEnum):
     PASSWORD = "password"  # noqa: S105 - the name of the OAuth grant, not a secret
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SalesforceConfig:
     login_url: str
     client_id: str
     flow: Flow
-    client_secret: str | None = None
-    username: str | None = None
-    private_key_file: str | None = None
-    password: str | None = None
-    security_token: str = ""
-    ca_bundle: str | None = None
-    api_version: str = "62.0"
-    external_id_field: str = "Intake_Submission_Id__c"
-    lead_source: str = "Web"
-    campaign_id: str | None = None
-    extra_lead_fields: Mapping[str, str] = field(default_factory=dict)
-    task_due_working_days: int = 3
-    match_contacts: bool = True
-    timeout_seconds: float = 30.0
-    batch_size: int = 200
+    client_secret: str | None
+    username: str | None
+    private_key_file: str | None
+    password: str | None
+    security_token: str
+    ca_bundle: str | None
+    api_version: str
+    external_id_field: str
+    lead_source: str
+    campaign_id: str | None
+    extra_lead_fields: Mapping[str, str]
+    task_due_working_days: int
+    match_contacts: bool
+    timeout_seconds: float
+    batch_size: int
 
 
 def _flow(config: Mapping[str, Any]) -> Flow | None:

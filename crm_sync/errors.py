@@ -8,12 +8,11 @@
                          Retrying the same request cannot help; the job goes dead with
                          Salesforce's message, for staff to see.
 
-simple-salesforce's and requests' exceptions are translated in client.py only.
+simple-salesforce's and requests' exceptions are translated in client.py only. What a caller
+does with them (BL Intake's worker: retry, or give up) is the caller's business.
 """
 
 from __future__ import annotations
-
-from intake.delivery import PermanentDeliveryError, TransientDeliveryError
 
 # Error codes that say "not now" rather than "not this": retried with backoff.
 TRANSIENT_ERROR_CODES = frozenset(
@@ -33,12 +32,12 @@ class CrmError(Exception):
     """A Salesforce request failed."""
 
 
-class CrmUnavailable(CrmError, TransientDeliveryError):
-    """Salesforce could not be reached or asked us to wait; the job is retried."""
+class CrmUnavailable(CrmError):
+    """Salesforce could not be reached or asked us to wait: the same request may work later."""
 
 
-class CrmRejected(CrmError, PermanentDeliveryError):
-    """Salesforce rejected the data; retrying will not help, the job goes dead."""
+class CrmRejected(CrmError):
+    """Salesforce rejected the data: the same request will be rejected again."""
 
 
 def error_for(code: str, message: str) -> CrmError:

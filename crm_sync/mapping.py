@@ -3,46 +3,22 @@
 Pure functions of plain values and Salesforce field names; no I/O. Which Lead field gets
 which value is the table LEAD_FIELDS below; BL's admin adds custom fields with the setting
 SALESFORCE_EXTRA_LEAD_FIELDS ("Kommune__c=municipality_name,Kreds__c=kreds"), choosing from
-the sources in `lead_sources`.
+the sources in SOURCES. The owner of the records is a Salesforce User Id (the consultant's),
+or None: then Salesforce's assignment rules choose.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from forms.public import EXISTING_COOPERATION, TOPICS
-from intake.email_headers import ascii_address
+from intake.labels import EXISTING_COOPERATION, TOPICS
 from intake.models import Submission, SubmissionKind
-from intake.routing import Consultant
+from intake.text import ascii_address
 
-# What a Lead field can be filled from: the keys of `lead_sources` (a test keeps them equal).
-SOURCES = frozenset(
-    {
-        "organisation",
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "role",
-        "cvr",
-        "street",
-        "postcode",
-        "city",
-        "country_code",
-        "lead_source",
-        "description",
-        "reference",
-        "municipality_code",
-        "municipality_name",
-        "kreds",
-        "form",
-    }
-)
-
-# Lead field ← source (a key of `lead_sources`). Empty values are left out.
+# Lead field ← source (a key of SOURCES). Empty values are left out.
 LEAD_FIELDS: dict[str, str] = {
     "Company": "organisation",
     "FirstName": "first_name",
@@ -101,14 +77,14 @@ def description(submission: Submission) -> str:
         if submission.note:
             lines += ["Bemærkning:", submission.note]
         return "\n".join(lines)
-    topics = dict(TOPICS)
-    cooperation = dict(EXISTING_COOPERATION)
     lines = [
         f"Ønske om hjælp til at starte et kommunesamarbejde, {submission.reference} via BL Intake.",
         f"Kommune: {place}",
-        "Emner: " + ", ".join(topics.get(t, t) for t in submission.topics),
+        "Emner: " + ", ".join(TOPICS.get(t, t) for t in submission.topics),
         "Kommunesamarbejde i dag: "
-        + cooperation.get(submission.existing_cooperation, submission.existing_cooperation),
+        + EXISTING_COOPERATION.get(
+            submission.existing_cooperation, submission.existing_cooperation
+        ),
     ]
     if submission.participants:
         lines += ["Andre boligorganisationer, der vil være med:", submission.participants]
@@ -121,46 +97,45 @@ def danish_phone(digits: str) -> str:
     return f"+45 {digits[0:2]} {digits[2:4]} {digits[4:6]} {digits[6:8]}" if digits else ""
 
 
-def lead_sources(submission: Submission, lead_source: str) -> dict[str, Any]:
-    """Every value a Lead field can be filled from, by name."""
-    return {
-        "organisation": submission.organisation,
-        "first_name": submission.first_name,
-        "last_name": submission.last_name,
-        "email": ascii_address(submission.email),
-        "phone": danish_phone(submission.phone),
-        "role": submission.role,
-        "cvr": submission.cvr,
-        "street": submission.street,
-        "postcode": submission.postcode,
-        "city": submission.city,
-        "country_code": "DK",
-        "lead_source": lead_source,
-        "description": description(submission),
-        "reference": submission.reference,
-        "municipality_code": submission.municipality_code,
-        "municipality_name": submission.municipality_name,
-        "kreds": submission.kreds,
-        "form": "Pjecer" if submission.kind is SubmissionKind.PAMPHLET_ORDER else "Opstartshjælp",
-    }
+# What a Lead field can be filled from, by name: each a function of the submission and the
+# lead source setting.
+SOURCES: dict[str, Callable[[Submission, str], Any]] = {
+    "organisation": lambda s, _: s.organisation,
+    "first_name": lambda s, _: s.first_name,
+    "last_name": lambda s, _: s.last_name,
+    "email": lambda s, _: ascii_address(s.email),
+    "phone": lambda s, _: danish_phone(s.phone),
+    "role": lambda s, _: s.role,
+    "cvr": lambda s, _: s.cvr,
+    "street": lambda s, _: s.street,
+    "postcode": lambda s, _: s.postcode,
+    "city": lambda s, _: s.city,
+    "country_code": lambda s, _: "DK",
+    "lead_source": lambda _, lead_source: lead_source,
+    "description": lambda s, _: description(s),
+    "reference": lambda s, _: s.reference,
+    "municipality_code": lambda s, _: s.municipality_code,
+    "municipality_name": lambda s, _: s.municipality_name,
+    "kreds": lambda s, _: s.kreds,
+    "form": lambda s, _: "Pjecer" if s.kind is SubmissionKind.PAMPHLET_ORDER else "Opstartshjælp",
+}
 
 
 def lead_from_submission(
     submission: Submission,
-    consultant: Consultant,
+    owner_id: str | None,
     *,
     external_id_field: str,
     lead_source: str = "Web",
     extra_fields: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The Lead's fields. OwnerId is the consultant's Salesforce user when the routing has
-    one; otherwise it is left out and Salesforce's assignment rules choose (see client.py)."""
-    sources = lead_sources(submission, lead_source)
+    one; otherwise it is left out and Salesforce's assignment rules choose."""
     fields: dict[str, Any] = {}
     for name, source in {**LEAD_FIELDS, **(extra_fields or {})}.items():
-        if source not in sources:
+        if source not in SOURCES:
             raise KeyError(f"unknown Lead field source {source!r} for {name}")
-        value = sources[source]
+        value = SOURCES[source](submission, lead_source)
         if value in ("", None):
             continue
         fields[name] = (
@@ -169,8 +144,8 @@ def lead_from_submission(
             else value
         )
     fields[external_id_field] = submission.public_id
-    if consultant.salesforce_user_id:
-        fields["OwnerId"] = consultant.salesforce_user_id
+    if owner_id:
+        fields["OwnerId"] = owner_id
     return fields
 
 
@@ -186,7 +161,7 @@ def working_days_after(start: date, days: int) -> date:
 
 
 def task_for(
-    submission: Submission, consultant: Consultant, who_id: str, due: date
+    submission: Submission, owner_id: str | None, who_id: str, due: date
 ) -> dict[str, Any]:
     """The consultant's follow-up task on the lead (or on the existing contact)."""
     task: dict[str, Any] = {
@@ -197,8 +172,8 @@ def task_for(
         "Priority": "Normal",
         "Description": cut(description(submission), FIELD_LENGTHS["Description"]),
     }
-    if consultant.salesforce_user_id:
-        task["OwnerId"] = consultant.salesforce_user_id
+    if owner_id:
+        task["OwnerId"] = owner_id
     return task
 
 

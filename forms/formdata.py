@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto, _is_submitted
 
 
@@ -19,3 +20,11 @@ def form_fields_only(formdata: Any) -> Any:
     if formdata is _Auto:
         return request.form if _is_submitted() else None
     return formdata
+
+
+class FormFieldsOnly(FlaskForm):
+    """The base of our forms: they read only the posted form fields."""
+
+    class Meta:
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            return form_fields_only(formdata)

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from email_validator import EmailNotValidError, validate_email
 from stdnum.dk import cvr as stdnum_cvr
 from stdnum.exceptions import ValidationError as StdnumError
 from wtforms import Field, Form
-from wtforms.validators import StopValidation, ValidationError
+from wtforms.validators import Length, StopValidation, ValidationError
 
 from intake.reference_data import town_for_postcode
 
 _PHONE_PREFIX = re.compile(r"^(\+45|0045)")
+
+
+def max_length(n: int) -> Length:
+    """At most `n` characters, said in Danish."""
+    return Length(max=n, message=f"Skriv højst {n} tegn.")
 
 
 def normalise_phone(raw: str) -> str | None:
@@ -95,7 +100,7 @@ def visible_text(message: str) -> Callable[..., None]:
     return _check
 
 
-def one_of(choices: Callable[[], list[tuple[str, str]]], message: str) -> Callable[..., None]:
+def one_of(choices: Callable[[], Iterable[tuple[str, str]]], message: str) -> Callable[..., None]:
     """The value must be one of the (value, label) choices; otherwise `message`."""
 
     def _check(form: Form, field: Field) -> None:

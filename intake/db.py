@@ -25,10 +25,6 @@ class Database:
             event.listen(engine, "connect", _tune_sqlite)
         return cls(engine, sessionmaker(engine, expire_on_commit=False))
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     def dispose(self) -> None:
         self.engine.dispose()
 

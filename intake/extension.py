@@ -1,56 +1,82 @@
-"""The Flask extension: `intake = Intake(); intake.init_app(app)` mounts BL Intake."""
+"""The Flask extension: `Intake(app)` or `intake.init_app(app)` mounts BL Intake.
+
+This is the one place that wires BL Intake together: its blueprints, its commands and its
+delivery channels. Everything else is reached from here, never the other way round.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from flask import Flask, current_app
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_mail import Mail
 
+from crm_sync.client import SalesforceClient
 from crm_sync.config import SalesforceConfig
 from crm_sync.config import load_config as load_salesforce_config
-from intake import request_log, security, settings
+from intake import cli, settings
+from intake.backoffice import blueprint as backoffice
+from intake.backoffice import (  # noqa: F401 - each adds its pages to the back office's blueprint
+    catalogue_pages,
+    delivery_pages,
+    order_pages,
+    overview_page,
+    sign_in_pages,
+)
+from intake.backoffice.access import init_login
 from intake.db import Database, close_session
-from intake.log_context import CONTEXT_FILTER
-from intake.routing import Routing, load_routing
+from intake.delivery import cli as delivery_cli
+from intake.delivery.channel import Channel
+from intake.delivery.mail import MailChannel
+from intake.delivery.salesforce import SalesforceChannel
+from intake.delivery.salesforce_erasure import SalesforceErasureChannel
+from intake.observability import endpoints, metrics, request_log
+from intake.observability.log_context import CONTEXT_FILTER
+from intake.privacy import cli as privacy_cli
+from intake.public import pages as public_pages
+from intake.routing import cli as routing_cli
+from intake.routing.checker import load_routing
+from intake.staff import cli as staff_cli
+from intake.state import IntakeState
 from intake.timefmt import danish_time
+from intake.web import security_headers
 
 
-@dataclass
-class IntakeState:
-    """Everything BL Intake keeps per app, in `app.extensions["intake"]`."""
-
-    routing: Routing
-    database: Database
-    salesforce: SalesforceConfig | None  # None: no credentials, CRM jobs wait
-    limiter: Limiter  # throttles sign-in attempts (intake.backoffice) and form posts (public)
-
-
-def current_intake() -> IntakeState:
-    return current_app.extensions["intake"]
+def delivery_channels(salesforce: SalesforceConfig | None) -> list[Channel]:
+    """What the worker delivers with, in this order: Salesforce first, so that the e-mails
+    sent after it can link to the lead. Without Salesforce credentials its jobs wait (and
+    /healthz shows them)."""
+    if salesforce is None:
+        return [MailChannel()]
+    client = SalesforceClient(salesforce)  # one login for both Salesforce channels
+    return [
+        SalesforceChannel(salesforce, client),
+        SalesforceErasureChannel(salesforce, client),
+        MailChannel(),
+    ]
 
 
 class Intake:
     """BL Intake as a Flask extension.
 
     `init_app` reads these config keys (each falls back to the environment variable of the
-    same name, then to the default in `intake.settings`): SECRET_KEY, INTAKE_DATABASE_URL,
-    INTAKE_ROUTING_FILE, INTAKE_MIN_FILL_SECONDS, INTAKE_FORM_MAX_AGE_SECONDS,
-    INTAKE_MAIL_DIR, INTAKE_URL_PREFIX, INTAKE_HEALTH_MAX_PENDING_AGE_SECONDS,
-    INTAKE_PUBLIC_URL, INTAKE_RETRY_BASE_SECONDS, INTAKE_RETRY_MAX_SECONDS, INTAKE_MAX_ATTEMPTS,
-    INTAKE_JOB_LEASE_SECONDS, INTAKE_WORKER_POLL_SECONDS, INTAKE_SMTP_TIMEOUT_SECONDS,
+    same name, then to the default in `intake.settings`, which lists them all): SECRET_KEY,
+    INTAKE_DATABASE_URL, INTAKE_ROUTING_FILE, INTAKE_MIN_FILL_SECONDS,
+    INTAKE_FORM_MAX_AGE_SECONDS, INTAKE_MAIL_DIR, INTAKE_URL_PREFIX,
+    INTAKE_HEALTH_MAX_PENDING_AGE_SECONDS, INTAKE_PUBLIC_URL, INTAKE_RETRY_BASE_SECONDS,
+    INTAKE_RETRY_MAX_SECONDS, INTAKE_MAX_ATTEMPTS, INTAKE_JOB_LEASE_SECONDS,
+    INTAKE_WORKER_POLL_SECONDS, INTAKE_SMTP_TIMEOUT_SECONDS, INTAKE_SMTP_CA_BUNDLE,
     INTAKE_MAX_BODY_BYTES, INTAKE_FORM_RATE_LIMIT, INTAKE_FRAME_ANCESTORS,
-    INTAKE_RETENTION_DAYS, INTAKE_PRIVACY_CONTACT_EMAIL, INTAKE_LOG_JSON,
-    INTAKE_METRICS_ALLOW, and
+    INTAKE_RATELIMIT_STORAGE_URI, INTAKE_LOGIN_RATE_LIMIT, INTAKE_LOGIN_MAX_FAILURES,
+    INTAKE_LOGIN_LOCK_MINUTES, INTAKE_ADMIN_PAGE_SIZE, INTAKE_LOG_JSON, INTAKE_METRICS_ALLOW,
+    INTAKE_RETENTION_DAYS, INTAKE_PRIVACY_CONTACT_EMAIL, the SALESFORCE_* keys, and
     Flask-Mail's MAIL_* keys (MAIL_DEFAULT_SENDER gets a BL default; without MAIL_SERVER,
     e-mails are written as .eml files to INTAKE_MAIL_DIR).
     Changes to the app's config after this call are not seen.
 
     It refuses to start without SECRET_KEY (outside debug and testing), with half a set of
     Salesforce credentials, and with a routing file that does not check out; the error says
-    which key or which line. The SALESFORCE_* keys are listed in intake.settings.
+    which key or which line.
     """
 
     def __init__(self, app: Flask | None = None) -> None:
@@ -66,33 +92,50 @@ class Intake:
         settings.apply_defaults(app)
         settings.require_secret_key(app)
         settings.check_retention_days(app)
+        salesforce = load_salesforce_config(app.config)
         state = IntakeState(
             routing=load_routing(app.config["INTAKE_ROUTING_FILE"]),
             database=Database.connect(settings.database_url(app)),
-            salesforce=load_salesforce_config(app.config),
+            salesforce=salesforce,
             limiter=Limiter(
                 get_remote_address,
                 app=app,
                 storage_uri=app.config["INTAKE_RATELIMIT_STORAGE_URI"],
                 default_limits=[],
             ),
+            channels=delivery_channels(salesforce),
         )
         app.extensions["intake"] = state
+        # Form posts per address, before anything else is done with them (Flask-Limiter's own
+        # check runs before the blueprint's CSRF check).
+        state.limiter.shared_limit(
+            public_pages.form_rate_limit, scope="intake_public_forms", methods=["POST"]
+        )(public_pages.bp)
         if "mail" not in app.extensions:  # a host app may already have Flask-Mail set up
             Mail(app)
         app.teardown_appcontext(close_session)
         app.add_template_filter(danish_time, "intake_time")
-        security.init_security(app)  # headers and the body limit, on our blueprints only
-        request_log.init_app(app)  # request ids and request lines, on our blueprints only
+        # On our blueprints only: headers and the body limit (before each blueprint's own CSRF
+        # check reads the body), request ids and request lines.
+        security_headers.init_security(app)
+        request_log.init_app(app)
         app.logger.addFilter(CONTEXT_FILTER)  # our lines through app.logger carry the ids too
-
-        from intake import cli, metrics, ops, public  # the views need the package importable
-        from intake.backoffice import init_backoffice
-
         metrics.init_app(app, state.database)  # checks INTAKE_METRICS_ALLOW
 
         prefix = app.config["INTAKE_URL_PREFIX"]
-        app.register_blueprint(public.bp, url_prefix=prefix)
-        app.register_blueprint(ops.bp, url_prefix=prefix)
-        init_backoffice(app)
-        app.cli.add_command(cli.intake_cli)
+        app.register_blueprint(public_pages.bp, url_prefix=prefix)
+        app.register_blueprint(endpoints.bp, url_prefix=prefix)
+        init_login(app)
+        app.register_blueprint(backoffice.bp, url_prefix=(prefix or "") + "/admin")
+
+        app.cli.add_command(
+            cli.intake_group(
+                routing_cli.routing_cli,
+                delivery_cli.worker_command,
+                delivery_cli.jobs_cli,
+                delivery_cli.crm_cli,
+                staff_cli.users_cli,
+                privacy_cli.purge_command,
+                privacy_cli.person_cli,
+            )
+        )

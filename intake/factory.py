@@ -6,10 +6,12 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, redirect, render_template, url_for
+from flask import Flask, redirect, url_for
 from werkzeug.wrappers import Response
 
-from intake import error_pages, intake, logs, request_log, security
+from intake.extension import Intake
+from intake.observability import logging_setup, request_log
+from intake.web import error_pages, security_headers
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -27,22 +29,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         "SESSION_COOKIE_SECURE",
         secure.strip() not in {"0", "false", "no"} if secure else not (app.debug or app.testing),
     )
-    intake.init_app(app)
+    Intake(app)
     # This app is BL Intake's alone: its logging, request ids, limits, headers and error pages
     # cover every page.
-    logs.configure_logging(app)
+    logging_setup.configure_logging(app)
     request_log.cover_every_page(app)
     if app.config["MAX_CONTENT_LENGTH"] is None:
         app.config["MAX_CONTENT_LENGTH"] = app.config["INTAKE_MAX_BODY_BYTES"]
-    app.after_request(security.add_headers)
-    error_pages.register(app)
+    app.after_request(security_headers.add_headers)
+    error_pages.register(app, not_found_page=True)
 
     @app.get("/")
     def index() -> Response:
         return redirect(url_for("intake_public.pamphlet_order"))
-
-    @app.errorhandler(404)
-    def not_found(error: Exception) -> tuple[str, int]:
-        return render_template("intake/404.html"), 404
 
     return app

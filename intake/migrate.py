@@ -28,10 +28,3 @@ def downgrade(engine: Engine, revision: str) -> None:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
 
-
-def revision(engine: Engine, message: str) -> None:
-    """Write a new migration from the difference between the models and the database."""
-    config = _config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.revision(config, message=message, autogenerate=True)

@@ -80,6 +80,10 @@ class OrderStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+# An order still waiting for the pamphlet office: not yet shipped or cancelled.
+WAITING_ORDER = (OrderStatus.NEW, OrderStatus.PACKED)
+
+
 class JobKind(enum.StrEnum):
     EMAIL = "email"
     SALESFORCE = "salesforce"
@@ -99,7 +103,11 @@ class JobStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     DEAD = "dead"
-    CANCELLED = "cancelled"  # its submission was anonymised first (intake.personal_data)
+    CANCELLED = "cancelled"  # its submission was anonymised first (intake.privacy.anonymise)
+
+
+# The delivery backlog, as /healthz, /metrics and the back office count it: jobs not yet done.
+BACKLOG = (JobStatus.PENDING, JobStatus.RUNNING)
 
 
 class Pamphlet(Base):
@@ -121,7 +129,7 @@ class Submission(Base):
     """One request from the public: a pamphlet order or a start-up help request.
 
     The routing (municipality name, kreds, consultant) is copied in at submit time, so a
-    later change of the routing file does not rewrite history.
+    later change of the routing does not rewrite history.
     """
 
     __tablename__ = "intake_submissions"
@@ -170,7 +178,7 @@ class Submission(Base):
     salesforce_object: Mapped[str | None] = mapped_column(String(20), default=None)
     salesforce_url: Mapped[str | None] = mapped_column(String(255), default=None)
 
-    # Set when the personal fields were blanked (intake.personal_data): by `intake purge`
+    # Set when the personal fields were blanked (intake.privacy.anonymise): by `intake purge`
     # after INTAKE_RETENTION_DAYS, or by `intake person erase`.
     anonymised_at: Mapped[datetime | None] = mapped_column(default=None)
 
@@ -278,8 +286,9 @@ class ReferenceCounter(Base):
 
 class SalesforceUsage(Base):
     """One row (id 1): the Salesforce API requests the workers have made, and the org's daily
-    API usage as Salesforce last reported it (Sforce-Limit-Info). Written by crm_sync.usage,
-    read by /metrics, so every web process shows what every worker did."""
+    API usage as Salesforce last reported it (Sforce-Limit-Info). Written by
+    intake.delivery.salesforce_usage, read by /metrics, so every web process shows what every
+    worker did."""
 
     __tablename__ = "intake_salesforce_usage"
 

@@ -1,7 +1,8 @@
-"""Every setting BL Intake reads, with its default, in one place.
+"""Every setting BL Intake reads, with its default, in one table (SETTINGS).
 
 Each setting is a Flask config key. A host app sets it in its config; when it is not set
-there, the environment variable of the same name is used, and then the default below.
+there, the environment variable of the same name is used, and then the default below. The
+SALESFORCE_* keys are read by crm_sync.config, the MAIL_* keys by Flask-Mail.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "INTAKE_HEALTH_MAX_PENDING_AGE_SECONDS": (3600, int),
     # Links in e-mails (the receipt) point here: the site as the public reaches it.
     "INTAKE_PUBLIC_URL": ("http://127.0.0.1:5000", str),
-    # The delivery worker (intake.worker) and its retries (intake.outbox.RetryPolicy)
+    # The delivery worker (intake.delivery.worker) and its retries (outbox.RetryPolicy)
     "INTAKE_RETRY_BASE_SECONDS": (30.0, float),
     "INTAKE_RETRY_MAX_SECONDS": (3600.0, float),
     "INTAKE_MAX_ATTEMPTS": (8, int),
@@ -43,7 +44,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "INTAKE_WORKER_POLL_SECONDS": (2.0, float),
     "INTAKE_SMTP_TIMEOUT_SECONDS": (30.0, float),
     "INTAKE_SMTP_CA_BUNDLE": (None, _optional_str),  # CA for MAIL_USE_TLS/SSL; None: system's
-    # Abuse and framing (intake.security, intake.error_pages)
+    # Abuse and framing (intake.web.security_headers, intake.web.error_pages)
     "INTAKE_MAX_BODY_BYTES": (64 * 1024, int),  # larger bodies on our pages answer 413
     "INTAKE_FORM_RATE_LIMIT": ("20 per minute", str),  # public form posts per address; 429
     # Who may put our pages in a frame (CSP frame-ancestors), e.g. "https://bl.dk" for a host
@@ -55,20 +56,17 @@ SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "INTAKE_LOGIN_MAX_FAILURES": (5, int),  # wrong passwords in a row before a lockout
     "INTAKE_LOGIN_LOCK_MINUTES": (15.0, float),
     "INTAKE_ADMIN_PAGE_SIZE": (50, int),
-    # Logs and metrics (intake.logs, intake.metrics): JSON lines instead of text (the
+    # Logs and metrics (intake.observability): JSON lines instead of text (the
     # standalone app and the worker command; a host app keeps its own logging), and who may
     # read /metrics: addresses and networks, comma-separated; "" is nobody. Checked at start.
     "INTAKE_LOG_JSON": (False, _bool),
     "INTAKE_METRICS_ALLOW": ("127.0.0.0/8, ::1", str),
-    # Personal data (intake.anonymise, the privacy page): `intake purge` anonymises
+    # Personal data (intake.privacy): `intake purge` anonymises
     # submissions older than this; checked at start (check_retention_days).
     "INTAKE_RETENTION_DAYS": (730, str),
     "INTAKE_PRIVACY_CONTACT_EMAIL": ("info@bl.dk", str),  # named on the privacy page
-}
-
-# Salesforce (crm_sync). Which OAuth flow is used follows from which credentials are set;
-# with none, the Salesforce channel is off and its jobs wait (crm_sync.config explains).
-SALESFORCE_SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
+    # Salesforce (crm_sync). Which OAuth flow is used follows from which credentials are set;
+    # with none, the Salesforce channel is off and its jobs wait (crm_sync.config explains).
     "SALESFORCE_LOGIN_URL": ("https://login.salesforce.com", str),
     "SALESFORCE_CLIENT_ID": (None, _optional_str),
     "SALESFORCE_CLIENT_SECRET": (None, _optional_str),
@@ -88,10 +86,7 @@ SALESFORCE_SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "SALESFORCE_MATCH_CONTACTS": (True, _bool),  # an existing Contact gets the task, no lead
     "SALESFORCE_TIMEOUT_SECONDS": (30.0, float),
     "SALESFORCE_BATCH_SIZE": (200, int),  # CRM jobs sent together (sObject Collections: ≤ 200)
-}
-
-# Flask-Mail's own settings that BL Intake gives a default (the rest keep Flask-Mail's).
-MAIL_DEFAULTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
+    # Flask-Mail's own settings that BL Intake gives a default (the rest keep Flask-Mail's).
     "MAIL_SERVER": (None, _optional_str),  # None: write .eml files to INTAKE_MAIL_DIR
     "MAIL_PORT": (25, int),
     "MAIL_USE_TLS": (False, _bool),
@@ -104,7 +99,7 @@ MAIL_DEFAULTS: dict[str, tuple[Any, Callable[[str], Any]]] = {
 
 def apply_defaults(app: Flask) -> None:
     """Fill in every INTAKE_* key the app's config does not already hold."""
-    for key, (default, parse) in (SETTINGS | SALESFORCE_SETTINGS | MAIL_DEFAULTS).items():
+    for key, (default, parse) in SETTINGS.items():
         if key in app.config:
             continue
         raw = os.environ.get(key)

@@ -9,11 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from forms.public import TOPICS, PamphletOrderForm, PublicForm, StartupHelpForm
+from forms.contact import PublicForm
+from forms.pamphlet_order import PamphletOrderForm
+from forms.startup_help import StartupHelpForm
+from intake.delivery.outbox import enqueue_for
+from intake.labels import TOPICS
 from intake.models import OrderLine, OrderStatus, Submission, SubmissionKind, utcnow
-from intake.outbox import enqueue_for
 from intake.references import next_reference
-from intake.routing import Route
+from intake.routing.model import Route
 from intake.timefmt import DANISH_TIME
 
 
@@ -67,7 +70,7 @@ def pamphlet_order_from_form(form: PamphletOrderForm, route: Route, key: str) ->
 def startup_help_from_form(form: StartupHelpForm, route: Route, key: str) -> Submission:
     submission = _contact(form, route, SubmissionKind.STARTUP_HELP, key)
     chosen = set(form.topics.data)
-    submission.topics = [value for value, _ in TOPICS if value in chosen]  # in the form's order
+    submission.topics = [value for value in TOPICS if value in chosen]  # in the form's order
     submission.existing_cooperation = form.existing_cooperation.data
     submission.participants = form.participants.data or ""
     submission.message = form.message.data or ""

@@ -258,12 +258,12 @@ ADMIN_EMAIL = "it@bl.dk"
 @pytest.fixture
 def staff_users(app: Flask) -> dict[str, str]:
     """An office user (the pamphlet office) and an admin, both with STAFF_PASSWORD."""
-    from intake import staff
     from intake.models import StaffRole
+    from intake.staff import accounts
 
     with app.extensions["intake"].database.sessionmaker() as session:
-        staff.create(session, OFFICE_EMAIL, STAFF_PASSWORD, StaffRole.OFFICE)
-        staff.create(session, ADMIN_EMAIL, STAFF_PASSWORD, StaffRole.ADMIN)
+        accounts.create(session, OFFICE_EMAIL, STAFF_PASSWORD, StaffRole.OFFICE)
+        accounts.create(session, ADMIN_EMAIL, STAFF_PASSWORD, StaffRole.ADMIN)
         session.commit()
     return {"office": OFFICE_EMAIL, "admin": ADMIN_EMAIL}
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from intake import Intake, create_app
 from intake.models import Submission
 from intake.paths import DATA_DIR
-from intake.routing import RoutingError
+from intake.routing.model import RoutingError
 from tests.conftest import TEST_SECRET
 from tests.helpers import VALID_ORDER, count, submit
 

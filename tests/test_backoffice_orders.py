@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from intake import orders
+from intake import order_lifecycle as orders
+from intake.delivery.worker import Worker
 from intake.models import (
     AuditEvent,
     DeliveryJob,
@@ -27,7 +28,6 @@ from intake.models import (
     Submission,
 )
 from intake.timefmt import DANISH_TIME
-from intake.worker import Worker
 from tests.conftest import OFFICE_EMAIL, send_mail_to, sign_in
 from tests.helpers import VALID_HELP, VALID_ORDER, hidden_fields, receipt_token_from, submit
 

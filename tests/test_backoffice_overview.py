@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, update
 
-from intake.charts import Series, bar_chart_svg, layout, nice_scale
+from intake.backoffice.charts import Series, bar_chart_svg, layout, nice_scale
 from intake.models import OrderStatus, Submission
 from intake.timefmt import DANISH_TIME
 from tests.helpers import VALID_HELP, VALID_ORDER, submit

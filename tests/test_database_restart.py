@@ -33,8 +33,8 @@ from bench.stack import (
     running_stack,
 )
 from intake import migrate
-from intake.error_pages import UNAVAILABLE, UNAVAILABLE_PAGE
 from intake.models import DeliveryJob, JobKind, JobStatus, Submission
+from intake.web.error_pages import UNAVAILABLE, UNAVAILABLE_PAGE
 from tests.conftest import missing_part, send_mail_to, use_salesforce
 from tests.helpers import VALID_HELP, VALID_ORDER, submit
 from tests.worker_process import start_worker, stop, wait_for

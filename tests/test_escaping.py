@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from intake.delivery.worker import Worker
 from intake.models import Submission
-from intake.worker import Worker
 from tests.conftest import send_mail_to
 from tests.helpers import VALID_HELP, VALID_ORDER, submit
 

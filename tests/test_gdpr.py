@@ -15,9 +15,10 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from intake.anonymise import CANCELLED_OUTCOME, address_key
-from intake.coverage import last_weeks, requests_per_kreds, requests_per_week
-from intake.mail import MailChannel
+from intake.backoffice.coverage import last_weeks, requests_per_kreds, requests_per_week
+from intake.delivery.mail import MailChannel
+from intake.delivery.outbox import claim
+from intake.delivery.worker import Worker
 from intake.models import (
     AuditEvent,
     DeliveryJob,
@@ -29,8 +30,7 @@ from intake.models import (
     SubmissionKind,
     utcnow,
 )
-from intake.outbox import claim
-from intake.worker import Worker
+from intake.privacy.anonymise import CANCELLED_OUTCOME, address_key
 from tests.conftest import TEST_SECRET, send_mail_to, sign_in, use_salesforce
 from tests.helpers import VALID_HELP, VALID_ORDER, receipt_token_from, submit
 
@@ -550,14 +550,14 @@ class Claimed:
             self.session, [kind], worker_id=worker.worker_id, lease_seconds=lease_seconds
         )
         assert self.jobs
-        assert worker._drop_anonymised(self.session, self.jobs) == self.jobs
+        self.channel = worker.channels[kind]
+        assert worker._drop_anonymised(self.session, self.channel, self.jobs) == self.jobs
         self.ids = [job.id for job in self.jobs]
 
     def send(self) -> None:
         """The worker goes on: it sends the job and records the outcome."""
         with self.app.app_context(), self.session:
-            for job in self.jobs:
-                self.worker._deliver(self.session, job)
+            self.worker._deliver(self.session, self.channel, self.jobs)
             self.worker._taken(self.jobs)
 
 
@@ -705,7 +705,7 @@ def test_an_upsert_sent_after_its_lease_ran_out_and_the_erase_ran_is_deleted_aga
     assert erasure.status is JobStatus.DONE
     assert "Intet lead fundet" in erasure.outcome
 
-    with caplog.at_level(logging.INFO, logger="intake.worker"):
+    with caplog.at_level(logging.INFO, logger="intake.delivery.worker"):
         sending.send()  # the slow worker's request makes the lead after all
 
     assert lead_of(salesforce, by_reference(db, order)) is not None

@@ -16,10 +16,10 @@ from sqlalchemy import select
 
 from crm_sync.emulator import SalesforceEmulator
 from intake import Intake
-from intake.delivery import TransientDeliveryError
-from intake.log_safe import error_text
+from intake.delivery.errors import TransientDeliveryError
+from intake.delivery.worker import Worker
 from intake.models import DeliveryJob, JobKind, JobStatus, Submission
-from intake.worker import Worker
+from intake.observability.redaction import error_text
 from tests.conftest import send_mail_to, use_salesforce
 from tests.helpers import VALID_HELP, VALID_ORDER, submit
 
@@ -104,7 +104,7 @@ def test_worker_lines_carry_the_reference_of_the_job_they_are_about(
     delivered = [line for line in lines if line["message"].startswith("Delivered ")]
     assert len(delivered) == 7  # 4 jobs for the order, 3 for the start-up request
     for line in delivered:
-        assert line["logger"] == "intake.worker"
+        assert line["logger"] == "intake.delivery.worker"
         assert f" for {line['reference']} " in line["message"]
         assert "request_id" not in line  # no request in the worker
     assert {line["reference"] for line in delivered} == set(references.values())

@@ -8,8 +8,8 @@ from email.utils import getaddresses
 import pytest
 from sqlalchemy import select, update
 
+from intake.delivery.worker import Worker
 from intake.models import DeliveryJob, JobKind, JobStatus, Submission
-from intake.worker import Worker
 from tests.conftest import send_mail_to
 from tests.helpers import VALID_HELP, VALID_ORDER, submit
 

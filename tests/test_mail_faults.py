@@ -9,8 +9,8 @@ from email import message_from_bytes, policy
 import pytest
 from sqlalchemy import select
 
+from intake.delivery.worker import Worker
 from intake.models import DeliveryJob, JobKind, JobStatus
-from intake.worker import Worker
 from tests.conftest import send_mail_to
 from tests.helpers import VALID_HELP, submit
 from tests.smtp_sink import SmtpSink, free_port
@@ -131,7 +131,7 @@ def test_without_a_mail_server_messages_are_written_as_eml_files(
 
     app = track_app(create_app(files_config))
     submit(app.test_client(), "/opstartshjaelp/", VALID_HELP)
-    with caplog.at_level("INFO", logger="intake.mail"):
+    with caplog.at_level("INFO", logger="intake.delivery.mail"):
         assert Worker(app).run_once() == 2
     files = sorted((tmp_path / "mail").glob("*.eml"))
     ref = files[0].name[:13]

@@ -9,8 +9,8 @@ import trustme
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
+from intake.delivery.worker import Worker
 from intake.models import DeliveryJob, JobKind, JobStatus
-from intake.worker import Worker
 from tests.conftest import send_mail_to
 from tests.helpers import VALID_HELP, submit
 from tests.smtp_sink import SmtpSink

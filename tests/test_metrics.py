@@ -20,10 +20,10 @@ from werkzeug.serving import make_server
 from crm_sync.client import PinnedSession, SalesforceClient
 from crm_sync.config import load_config
 from crm_sync.emulator import SalesforceEmulator
-from crm_sync.usage import ROW_ID, current_usage, record_usage
 from intake import create_app
+from intake.delivery.salesforce_usage import ROW_ID, current_usage, record_usage
+from intake.delivery.worker import Worker
 from intake.models import DeliveryJob, SalesforceUsage, utcnow
-from intake.worker import Worker
 from tests.conftest import TEST_SECRET, send_mail_to, use_salesforce
 from tests.helpers import VALID_HELP, VALID_ORDER, submit
 

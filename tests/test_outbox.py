@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from intake.delivery.outbox import RetryPolicy, claim, mark_done, mark_failed, requeue
 from intake.models import DeliveryJob, JobKind, JobStatus
-from intake.outbox import RetryPolicy, claim, mark_done, mark_failed, requeue
 from tests.helpers import VALID_ORDER, submit
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

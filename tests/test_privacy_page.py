@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from intake.privacy import retention_phrase
+from intake.privacy.notice import retention_phrase
 
 
 class _Links(HTMLParser):

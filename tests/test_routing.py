@@ -9,15 +9,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from intake.cli_routing import routing_cli
-from intake.routing import (
-    Consultant,
-    Office,
-    RoutingError,
-    check_report,
-    default_routing_path,
-    load_routing,
-)
+from intake.routing.checker import default_routing_path, load_routing
+from intake.routing.cli import check_report, routing_cli
+from intake.routing.model import Consultant, Office, RoutingError
 
 DATA = Path(__file__).resolve().parent.parent / "intake" / "data"
 

@@ -8,9 +8,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from crm_sync.channel import SalesforceChannel
+from crm_sync.client import SalesforceClient
+from intake.delivery.salesforce import SalesforceChannel
+from intake.delivery.worker import Worker
 from intake.models import DeliveryJob, JobKind, JobStatus, Submission
-from intake.worker import Worker
 from tests.conftest import send_mail_to, use_salesforce
 from tests.helpers import VALID_HELP, VALID_ORDER, submit
 
@@ -224,7 +225,8 @@ def test_100_queued_submissions_sync_in_a_handful_of_requests(build_app, db, sal
         submit(client, "/pjecer/", VALID_ORDER, email=f"orderer{n}@bolig.dk")
         submit(client, "/opstartshjaelp/", VALID_HELP, email=f"helper{n}@bolig.dk")
     before = salesforce.api_request_count()
-    worker = Worker(app, channels=[SalesforceChannel(app.extensions["intake"].salesforce)])
+    config = app.extensions["intake"].salesforce
+    worker = Worker(app, channels=[SalesforceChannel(config, SalesforceClient(config))])
     assert worker.run_once() == 100
 
     used = salesforce.api_request_count() - before

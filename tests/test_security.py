@@ -13,8 +13,8 @@ from flask import Flask
 
 from intake import Intake, create_app
 from intake.paths import templates_dir
-from intake.security import content_security_policy
 from intake.settings import SETTINGS
+from intake.web.security_headers import content_security_policy
 from tests.conftest import TEST_SECRET, missing_part, sign_in
 from tests.helpers import VALID_HELP, count, hidden_fields, receipt_token_from, submit
 
@@ -259,7 +259,7 @@ def test_a_fault_gets_a_danish_500_without_a_trace(build_app, monkeypatch):
     def broken(token: str) -> None:
         raise RuntimeError("intern fejl med hemmelige detaljer")
 
-    monkeypatch.setattr("intake.public.public_id_from_receipt_token", broken)
+    monkeypatch.setattr("intake.public.pages.public_id_from_receipt_token", broken)
     response = app.test_client().get("/kvittering/noget")
     assert response.status_code == 500
     html = response.get_data(as_text=True)

@@ -76,7 +76,7 @@ def test_sigterm_finishes_the_job_in_hand_then_exits(config, client, db, smtp):
 def test_the_jobs_command_lists_and_requeues_dead_jobs(app, client, db, smtp):
     smtp.handler.rcpt_reply = "550 5.1.1 Ukendt modtager"
     submit(client, "/opstartshjaelp/", VALID_HELP)
-    from intake.worker import Worker
+    from intake.delivery.worker import Worker
 
     Worker(app).run_once()
     runner = app.test_cli_runner()

@@ -1,0 +1,143 @@
+"""What both public forms share: who is asking, from where, and the anti-spam fields.
+
+Field names are the contract in DESIGN.md ("Fields"). Every message is Danish; WTForms'
+English defaults are never shown because every validator here carries its own message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from flask import current_app
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TelField,
+)
+from wtforms.validators import DataRequired
+
+from forms.filters import clean_line, clean_text, looks_garbled
+from forms.formdata import FormFieldsOnly
+from forms.validators import (
+    cvr_number,
+    danish_phone,
+    email_address,
+    max_length,
+    one_of,
+    visible_text,
+)
+
+
+def select_choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+LINE = [clean_line]
+TEXT = [clean_text]
+
+
+class PublicForm(FormFieldsOnly):
+    """What both forms share: who is asking, from where, and the anti-spam fields."""
+
+    class Meta:
+        @property
+        def csrf_time_limit(self) -> int:
+            # A form may stay open as long as its "shown at" stamp is accepted.
+            return int(current_app.config["INTAKE_FORM_MAX_AGE_SECONDS"])
+
+    form_token = HiddenField()
+    # Honeypot: hidden from people and screen readers; bots fill in anything named like this.
+    website = StringField("Lad dette felt være tomt", filters=LINE)
+
+    organisation = StringField(
+        "Boligorganisation",
+        filters=LINE,
+        validators=[visible_text("Skriv boligorganisationens navn."), max_length(255)],
+        description="Fx Boligselskabet Søbo eller AAB.",
+    )
+    first_name = StringField("Fornavn", filters=LINE, validators=[max_length(40)])
+    last_name = StringField(
+        "Efternavn", filters=LINE, validators=[visible_text("Skriv dit efternavn."), max_length(80)]
+    )
+    email = EmailField(
+        "E-mail",
+        filters=LINE,
+        validators=[max_length(254), email_address],
+        description="Vi sender kvitteringen hertil.",
+    )
+    phone = TelField(
+        "Telefon (valgfrit)",
+        filters=LINE,
+        validators=[max_length(20), danish_phone],
+        description="8 cifre, fx 33 76 20 40.",
+    )
+    role = StringField(
+        "Stilling eller rolle (valgfrit)",
+        filters=LINE,
+        validators=[max_length(128)],
+        description="Fx direktør, forretningsfører eller afdelingsformand.",
+    )
+    cvr = StringField(
+        "CVR-nummer (valgfrit)",
+        filters=LINE,
+        validators=[max_length(16), cvr_number],
+        description="Boligorganisationens CVR-nummer, 8 cifre.",
+    )
+    municipality = SelectField(
+        "Kommune",
+        validate_choice=False,
+        description="Den kommune, hvor boligorganisationen har sine afdelinger.",
+    )
+    # The words of the consent's label that link to the privacy page (templates/_fields.html).
+    CONSENT_LINK_TEXT: ClassVar[str] = "hvordan BL behandler mine oplysninger"
+    consent = BooleanField(
+        f"Jeg har læst, {CONSENT_LINK_TEXT}, og giver samtykke til det.",
+        validators=[
+            DataRequired(
+                "Sæt kryds for at give samtykke, ellers kan vi ikke behandle din henvendelse."
+            )
+        ],
+    )
+
+    def __init__(self, *args: Any, municipalities: list[tuple[str, str]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.municipality.choices = select_choices([("", "Vælg kommune"), *municipalities])
+        self.municipality.validators = [
+            one_of(lambda: municipalities, "Vælg en kommune fra listen.")
+        ]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and looks_garbled(field.data) and not field.errors:
+                field.errors.append("Teksten indeholder tegn, vi ikke kan læse. Skriv den igen.")
+                valid = False
+        return valid
+
+    # The order the fields appear on the page (see templates/intake/_fields.html), which the
+    # error summary follows; WTForms itself keeps the order the fields were declared in.
+    CONTACT_ORDER: ClassVar[tuple[str, ...]] = (
+        "organisation",
+        "municipality",
+        "cvr",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "role",
+    )
+    page_order: ClassVar[tuple[str, ...]] = (*CONTACT_ORDER, "consent")
+
+    @property
+    def error_fields(self) -> list[Field]:
+        """The fields with errors, in page order, for the error summary."""
+        position = {name: index for index, name in enumerate(self.page_order)}
+        with_errors = [field for field in self if field.errors and field.name != "csrf_token"]
+        # Fields not named in page_order (the pamphlet quantities) come first, as on the page.
+        return sorted(with_errors, key=lambda field: position.get(field.name, -1))

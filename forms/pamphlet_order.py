@@ -1,0 +1,140 @@
+"""The pamphlet order form (/pjecer/): a quantity per pamphlet, and the delivery address."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from wtforms import Field, IntegerField, StringField, TextAreaField
+from wtforms.validators import NumberRange
+
+from forms.contact import LINE, TEXT, PublicForm
+from forms.validators import existing_postcode, max_length, visible_text
+from intake.models import Pamphlet
+from intake.reference_data import town_for_postcode
+
+
+class QuantityField(IntegerField):
+    """A pamphlet quantity: empty means 0; anything but a whole number is a Danish error."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = valuelist[0].strip() if valuelist and isinstance(valuelist[0], str) else ""
+        if raw == "":
+            self.data = 0
+            return
+        # Plain digits only: int() would also take "1_000" and other scripts' digits.
+        try:
+            if not re.fullmatch(r"[+-]?[0-9]+", raw):
+                raise ValueError(raw)
+            self.data = int(raw)
+        except ValueError:  # also a number too long for int() (over 4,300 digits)
+            self.data = None
+            raise ValueError("Skriv antallet som et helt tal, fx 10.") from None
+
+
+SOLD_OUT = "Midlertidigt udsolgt"
+NOTHING_TO_ORDER = "Der er ingen pjecer at bestille lige nu."
+
+
+def sold_out(pamphlet: Pamphlet) -> bool:
+    """Counted, and none left: shown on the form, but it cannot be ordered."""
+    return pamphlet.stock is not None and pamphlet.stock <= 0
+
+
+def order_limit(pamphlet: Pamphlet) -> int:
+    """The most one order may ask for: the per-order maximum, or the stock when lower."""
+    if pamphlet.stock is None:
+        return pamphlet.max_per_order
+    return max(0, min(pamphlet.max_per_order, pamphlet.stock))
+
+
+def _quantity_hint(pamphlet: Pamphlet) -> str:
+    limit = order_limit(pamphlet)
+    if sold_out(pamphlet):
+        return f"{SOLD_OUT}. Pjecen kan ikke bestilles lige nu."
+    if limit < pamphlet.max_per_order:
+        return f"Højst {limit} stk. – der er kun {limit} på lager lige nu."
+    return f"Højst {limit} stk."
+
+
+def _quantity_rule(pamphlet: Pamphlet) -> NumberRange:
+    """0 up to the order limit; a sold-out pamphlet takes only 0 (a crafted post may try)."""
+    limit = order_limit(pamphlet)
+    if sold_out(pamphlet):
+        message = f"{SOLD_OUT}: pjecen kan ikke bestilles lige nu. Sæt antallet til 0."
+    elif limit < pamphlet.max_per_order:
+        message = f"Der er kun {limit} på lager lige nu, så du kan bestille fra 0 til {limit} stk."
+    else:
+        message = f"Du kan bestille fra 0 til {limit} stk."
+    return NumberRange(min=0, max=limit, message=message)
+
+
+class PamphletOrderForm(PublicForm):
+    street = StringField(
+        "Vej og husnummer",
+        filters=LINE,
+        validators=[visible_text("Skriv leveringsadressen."), max_length(255)],
+    )
+    postcode = StringField(
+        "Postnummer", filters=LINE, validators=[existing_postcode], description="4 cifre."
+    )
+    city = StringField(
+        "By (valgfrit)",
+        filters=LINE,
+        validators=[max_length(64)],
+        description="Udfyldes ud fra postnummeret, hvis du lader feltet stå tomt.",
+    )
+    attention = StringField("Att. (valgfrit)", filters=LINE, validators=[max_length(255)])
+    note = TextAreaField("Bemærkning (valgfrit)", filters=TEXT, validators=[max_length(1000)])
+
+    pamphlets: ClassVar[Sequence[Pamphlet]] = ()
+    page_order = (
+        *PublicForm.CONTACT_ORDER,
+        "street",
+        "postcode",
+        "city",
+        "attention",
+        "note",
+        "consent",
+    )
+
+    @classmethod
+    def for_catalogue(cls, pamphlets: Sequence[Pamphlet]) -> type[PamphletOrderForm]:
+        """A form class with one `quantity-<slug>` field per pamphlet shown in the catalogue,
+        each limited by the pamphlet's per-order maximum and by its stock when counted."""
+        fields: dict[str, Any] = {
+            f"quantity-{p.slug}": QuantityField(
+                p.title, default=0, validators=[_quantity_rule(p)], description=_quantity_hint(p)
+            )
+            for p in pamphlets
+        }
+        fields["pamphlets"] = tuple(pamphlets)
+        return type("PamphletOrderFormForCatalogue", (cls,), fields)
+
+    @staticmethod
+    def sold_out(pamphlet: Pamphlet) -> bool:
+        return sold_out(pamphlet)
+
+    def quantity_fields(self) -> list[tuple[Pamphlet, Field]]:
+        return [(p, self[f"quantity-{p.slug}"]) for p in self.pamphlets]
+
+    def ordered(self) -> list[tuple[Pamphlet, int]]:
+        return [(p, field.data) for p, field in self.quantity_fields() if field.data]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        quantities = self.quantity_fields()
+        if not quantities:  # every pamphlet hidden: nothing can be ordered
+            self.form_errors.append(NOTHING_TO_ORDER)
+            return False
+        if not any(field.errors for _, field in quantities) and not self.ordered():
+            # The message goes beside the first pamphlet that can be ordered.
+            orderable = [field for p, field in quantities if not sold_out(p)] or [quantities[0][1]]
+            orderable[0].errors.append("Skriv et antal ved mindst én pjece.")
+            valid = False
+        return valid
+
+    def town(self) -> str:
+        """The city as typed, or the postcode's town when the field was left empty."""
+        return self.city.data or town_for_postcode(self.postcode.data) or ""

@@ -1,0 +1,67 @@
+"""The Danish words for our codes, in one place: what people read where the database keeps a
+code (a topic, a status, a job's kind). Forms, pages, e-mails, the CSV and Salesforce all take
+their labels from here; dicts keep the order the forms show them in."""
+
+from __future__ import annotations
+
+from intake.models import JobKind, JobStatus, JobTarget, OrderStatus
+
+# The start-up form's topics and its "do you already have a cooperation?" answers.
+TOPICS: dict[str, str] = {
+    "boligsocial_anvisning": "Boligsocial anvisning",
+    "forsyning_takster": "Forsyning og takster",
+    "styringsdialog": "Styringsdialog",
+    "strukturdebat": "Strukturdebat",
+    "andet": "Andet",
+}
+EXISTING_COOPERATION: dict[str, str] = {
+    "yes": "Ja, der er allerede et samarbejde",
+    "no": "Nej, ikke endnu",
+    "unknown": "Ved ikke",
+}
+
+ORDER_STATUSES: dict[OrderStatus, str] = {
+    OrderStatus.NEW: "Ny",
+    OrderStatus.PACKED: "Pakket",
+    OrderStatus.SHIPPED: "Afsendt",
+    OrderStatus.CANCELLED: "Annulleret",
+}
+
+# Audit actions, as an order's history names them.
+AUDIT_ACTIONS: dict[str, str] = {
+    "order_packed": "Markeret som pakket",
+    "order_shipped": "Markeret som afsendt",
+    "order_cancelled": "Annulleret",
+    "anonymised": "Personoplysninger slettet",
+    "salesforce_lead_deleted": "Lead slettet i Salesforce",
+    "salesforce_lead_kept": "Lead ikke slettet (konverteret)",
+    "salesforce_no_lead": "Intet lead at slette i Salesforce",
+}
+
+JOB_KINDS: dict[JobKind, str] = {
+    JobKind.EMAIL: "E-mail",
+    JobKind.SALESFORCE: "Salesforce",
+    JobKind.SALESFORCE_ERASE: "Sletning i Salesforce",
+}
+JOB_TARGETS: dict[JobTarget, str] = {
+    JobTarget.PAMPHLET_OFFICE: "Pjecekontoret",
+    JobTarget.CONSULTANT: "Kredskonsulenten",
+    JobTarget.REQUESTER: "Kvittering til afsenderen",
+    JobTarget.LEAD: "Lead",
+    JobTarget.SHIPPED: "Afsendt-besked til bestilleren",
+}
+JOB_STATUSES: dict[JobStatus, str] = {
+    JobStatus.PENDING: "Venter",
+    JobStatus.RUNNING: "I gang",
+    JobStatus.DONE: "Leveret",
+    JobStatus.DEAD: "Opgivet",
+    JobStatus.CANCELLED: "Annulleret",
+}
+
+# How sure the routing is of a municipality's kreds.
+ROUTING_STATUSES: dict[str, str] = {
+    "confirmed": "bekræftet",
+    "inferred": "udledt",
+    "likely": "sandsynlig",
+    "guess": "gæt",
+}

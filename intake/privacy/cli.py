@@ -1,0 +1,169 @@
+"""`flask --app wsgi intake purge` and `intake person export|erase EMAIL`: personal data.
+
+Output is for BL's IT, in English like the rest of the CLI. Each run (dry runs aside) is in the
+audit log with the actor "cli"; the audit log names a person's address only by its keyed hash
+(anonymise.address_key). Finding nothing to export or erase exits with status 1.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from intake import audit
+from intake.models import Submission, SubmissionKind
+from intake.privacy.anonymise import (
+    ACTOR,
+    address_key,
+    counted,
+    erase_person,
+    purge,
+    submissions_of,
+)
+from intake.privacy.export import export_person
+from intake.staff.accounts import find as find_staff
+from intake.state import current_intake
+from intake.timefmt import DANISH_TIME
+
+KIND_NAMES = {
+    SubmissionKind.PAMPHLET_ORDER: "pamphlet order(s)",
+    SubmissionKind.STARTUP_HELP: "start-up help request(s)",
+}
+
+
+def _date(moment: datetime) -> str:
+    return moment.astimezone(DANISH_TIME).strftime("%Y-%m-%d")
+
+
+def _listed(submission: Submission) -> str:
+    kind = KIND_NAMES[submission.kind].removesuffix("(s)")
+    return f"{submission.reference} ({kind}, {_date(submission.created_at)})"
+
+
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only count what would be anonymised.")
+@with_appcontext
+def purge_command(dry_run: bool) -> None:
+    """Anonymise submissions older than INTAKE_RETENTION_DAYS (run it daily, e.g. from cron).
+
+    Names, contact details, addresses and free text are blanked; kind, municipality, kreds,
+    dates and order lines stay, so the overview still counts them. Deliveries that have not
+    gone out are cancelled. Running it again does nothing until more submissions age.
+    """
+    days = int(current_app.config["INTAKE_RETENTION_DAYS"])
+    with current_intake().database.sessionmaker() as session:
+        result = purge(session, days, dry_run=dry_run)
+        before = f"received before {_date(result.cutoff)} (more than {days} days ago)"
+        if not result.count:
+            click.echo(f"Nothing to anonymise: no submission was {before}.")
+        else:
+            kinds = ", ".join(
+                f"{n} {KIND_NAMES[kind]}" for kind, n in sorted(result.by_kind.items())
+            )
+            verb = "Dry run, nothing changed: would anonymise" if dry_run else "Anonymised"
+            click.echo(f"{verb} {result.count} submission(s) {before}: {kinds}.")
+            if not dry_run:
+                click.echo(
+                    f"Cancelled {result.cancelled_jobs} delivery job(s) that had not gone out "
+                    f"and {result.cancelled_orders} pamphlet order(s) still waiting."
+                )
+                click.echo(
+                    "The overview still counts them: kind, municipality, kreds, dates and "
+                    "order lines are kept."
+                )
+        oldest = result.oldest_kept
+        if oldest is None:
+            click.echo("No submission with personal data is left.")
+        else:
+            click.echo(f"Oldest submission kept: {_listed(oldest)}.")
+
+
+person_cli = AppGroup("person", help="One person's data, found by e-mail address (GDPR).")
+
+
+@person_cli.command("export")
+@click.argument("email")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the JSON to this file (UTF-8) instead of standard output.",
+)
+def person_export(email: str, output: Path | None) -> None:
+    """Everything held about EMAIL as JSON: submissions, order lines, deliveries, audit events
+    (and a back-office account of that address). Exit status 1 when nothing is held."""
+    with current_intake().database.sessionmaker() as session:
+        data = export_person(session, email)
+        references = [s["reference"] for s in data["submissions"]]
+        detail = (
+            f"E-mail-nøgle {address_key(email, current_app.secret_key)}: "
+            f"{counted(len(references), 'henvendelse', 'henvendelser')} eksporteret "
+            f"({', '.join(references) or 'ingen'})"
+            + ("; også en back office-konto." if data["staff_account"] else ".")
+        )
+        if data["found"]:
+            text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+            if output is None:
+                click.echo(text, nl=False)
+            else:
+                output.write_text(text, encoding="utf-8")
+        audit.record(session, ACTOR, "person_exported", detail=detail)
+        session.commit()
+    if not data["found"]:
+        click.echo("Nothing is held about that address: no submissions, no account.", err=True)
+        raise SystemExit(1)
+    if output is not None:
+        click.echo(f"Wrote {len(references)} submission(s) to {output}.", err=True)
+
+
+@person_cli.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def person_erase(email: str, yes: bool) -> None:
+    """Anonymise every submission from EMAIL and delete its unconverted Salesforce leads.
+
+    The leads are deleted by the worker (a job per submission, retried if Salesforce is
+    down); a lead already converted to a contact is left alone and reported in the job's
+    outcome (/admin/deliveries/) and the audit log. Exit status 1 when nothing is found.
+    """
+    key = address_key(email, current_app.secret_key)
+    with current_intake().database.sessionmaker() as session:
+        found = submissions_of(session, email)
+        if find_staff(session, email) is not None:
+            click.echo(
+                "Note: this address is also a back-office account; erase leaves accounts alone.",
+                err=True,
+            )
+        if not found:
+            audit.record(
+                session, ACTOR, "person_erased", detail=f"E-mail-nøgle {key}: intet fundet."
+            )
+            session.commit()
+            click.echo("Nothing found for that address; nothing changed.", err=True)
+            raise SystemExit(1)
+        click.echo(f"Found {len(found)} submission(s) from that address:")
+        for submission in found:
+            click.echo(f"  {_listed(submission)}")
+        session.rollback()  # no transaction stays open while we wait for an answer
+        if not yes:
+            click.confirm(
+                "Anonymise them and delete their leads in Salesforce? This cannot be undone.",
+                abort=True,
+            )
+        result = erase_person(session, email, key)
+    click.echo(
+        f"Anonymised {result.count} submission(s): {', '.join(result.references)}. "
+        f"Cancelled {result.cancelled_jobs} delivery job(s) that had not gone out."
+    )
+    if result.erasure_jobs:
+        click.echo(
+            f"Queued {result.erasure_jobs} Salesforce job(s): the worker deletes the leads that "
+            "are not converted (see `intake jobs` or /admin/deliveries/)."
+        )
+    else:
+        click.echo("None of them reached Salesforce: there is no lead to delete.")

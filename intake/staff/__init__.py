@@ -1,0 +1,1 @@
+"""Staff accounts (accounts.py) and their commands (cli.py)."""
