@@ -33,8 +33,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from crm_sync import emulator_soql as soql
-from crm_sync.emulator import DEFAULT_OWNER_ID, SalesforceEmulator
+from crm_sync.emulator import DEFAULT_OWNER_ID, SalesforceEmulator, soql
 
 EXT = "Intake_Submission_Id__c"
 VERSION = "62.0"

@@ -39,7 +39,6 @@ Run it alone with ``python -m crm_sync.emulator [--port 8443] [--state-dir DIR]`
 
 from __future__ import annotations
 
-import argparse
 import base64
 import copy
 import hashlib
@@ -48,7 +47,6 @@ import itertools
 import json
 import re
 import secrets
-import signal
 import ssl
 import tempfile
 import threading
@@ -67,9 +65,9 @@ from cryptography import x509
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from crm_sync import emulator_soql as soql
+from crm_sync.emulator import soql
 
-__all__ = ["DEFAULT_OWNER_ID", "ORG_ID", "RequestLog", "SalesforceEmulator", "main"]
+__all__ = ["DEFAULT_OWNER_ID", "ORG_ID", "RequestLog", "SalesforceEmulator"]
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 JWT_AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
@@ -1691,67 +1689,3 @@ def _resolve_references(value: Any, bodies: Mapping[str, Any]) -> Any:
     if whole is not None:
         return lookup(whole)
     return _REFERENCE_RE.sub(lambda m: str(lookup(m)), value)
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m crm_sync.emulator``: serve in the foreground until Ctrl-C or SIGTERM."""
-    parser = argparse.ArgumentParser(description="BL Intake's local Salesforce emulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8443)
-    parser.add_argument("--state-dir", type=Path, help="keep ca.pem/ca.key (and emulator.env) here")
-    parser.add_argument("--api-version", default="62.0")
-    parser.add_argument("--client-id", default="intake-emulator")
-    parser.add_argument("--client-secret", default="emulator-secret")
-    parser.add_argument("--jwt-public-key", type=Path, help="PEM public key or certificate")
-    parser.add_argument(
-        "--daily-api-limit",
-        type=int,
-        default=DAILY_API_LIMIT,
-        help="the org's daily API requests, as Sforce-Limit-Info and limits/ report them",
-    )
-    parser.add_argument("--quiet", action="store_true", help="do not log each request")
-    args = parser.parse_args(argv)
-
-    emulator = SalesforceEmulator(
-        host=args.host,
-        port=args.port,
-        api_version=args.api_version,
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        jwt_public_key_pem=args.jwt_public_key.read_bytes() if args.jwt_public_key else None,
-        state_dir=args.state_dir,
-        daily_api_limit=args.daily_api_limit,
-        log_requests=not args.quiet,
-    ).start()
-    settings = {
-        "SALESFORCE_LOGIN_URL": emulator.url,
-        "SALESFORCE_CLIENT_ID": emulator.client_id,
-        "SALESFORCE_CLIENT_SECRET": emulator.client_secret,
-        "SALESFORCE_CA_BUNDLE": str(emulator.ca_pem_path),
-        "SALESFORCE_API_VERSION": emulator.api_version,
-    }
-    env_text = "".join(f"{k}={v}\n" for k, v in settings.items())
-    if args.state_dir is not None:
-        (args.state_dir / "emulator.env").write_text(env_text)
-    print(f"Salesforce emulator at {emulator.url} (API v{emulator.api_version})")
-    print(f"CA certificate to trust: {emulator.ca_pem_path}")
-    print(f"Records as JSON: {emulator.url}/_emulator/records")
-    print("Settings for the app:\n" + env_text, flush=True)
-
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
