@@ -33,7 +33,8 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from crm_sync.emulator import DEFAULT_OWNER_ID, SalesforceEmulator, soql
+from crm_sync.emulator import DEFAULT_OWNER_ID, SalesforceEmulator, TrustmeMissing, soql
+from crm_sync.emulator.__main__ import main
 
 EXT = "Intake_Submission_Id__c"
 VERSION = "62.0"
@@ -890,3 +891,20 @@ def test_command_line(tmp_path: Path) -> None:
     assert first_ca == second_ca  # the CA in --state-dir is reused
     env = (tmp_path / "emulator.env").read_text()
     assert f"SALESFORCE_CA_BUNDLE={tmp_path / 'ca.pem'}" in env
+
+
+def test_without_trustme_the_emulator_says_which_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "trustme", None)  # as if the emulator extra were missing
+    emulator = SalesforceEmulator(state_dir=tmp_path)
+    with pytest.raises(TrustmeMissing, match=r"pip install 'bl-intake\[emulator\]'"):
+        emulator.start()
+    with pytest.raises(RuntimeError, match="not started"):
+        _ = emulator.url
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--port", "0", "--state-dir", str(tmp_path), "--quiet"])
+    assert exited.value.code == 1
+    assert "needs trustme" in capsys.readouterr().err
+    assert not (tmp_path / "emulator.env").exists()

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from crm_sync.emulator.server import DAILY_API_LIMIT, SalesforceEmulator
+from crm_sync.emulator.tls import TrustmeMissing
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,17 +36,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     args = parser.parse_args(argv)
 
-    emulator = SalesforceEmulator(
-        host=args.host,
-        port=args.port,
-        api_version=args.api_version,
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        jwt_public_key_pem=args.jwt_public_key.read_bytes() if args.jwt_public_key else None,
-        state_dir=args.state_dir,
-        daily_api_limit=args.daily_api_limit,
-        log_requests=not args.quiet,
-    ).start()
+    try:
+        emulator = SalesforceEmulator(
+            host=args.host,
+            port=args.port,
+            api_version=args.api_version,
+            client_id=args.client_id,
+            client_secret=args.client_secret,
+            jwt_public_key_pem=args.jwt_public_key.read_bytes() if args.jwt_public_key else None,
+            state_dir=args.state_dir,
+            daily_api_limit=args.daily_api_limit,
+            log_requests=not args.quiet,
+        ).start()
+    except TrustmeMissing as exc:
+        parser.exit(1, f"{parser.prog}: {exc}\n")
     settings = {
         "SALESFORCE_LOGIN_URL": emulator.url,
         "SALESFORCE_CLIENT_ID": emulator.client_id,
