@@ -908,3 +908,17 @@ def test_without_trustme_the_emulator_says_which_extra_to_install(
     assert exited.value.code == 1
     assert "needs trustme" in capsys.readouterr().err
     assert not (tmp_path / "emulator.env").exists()
+
+
+def test_the_emulator_imports_nothing_of_the_app() -> None:
+    """The benchmarks and other processes run it on its own: no intake, no forms, and nothing
+    of crm_sync outside crm_sync.emulator (which is where intake would come in)."""
+    script = (
+        "import sys, crm_sync.emulator, crm_sync.emulator.__main__\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('intake', 'forms')"
+        " or m.startswith('crm_sync.') and not m.startswith('crm_sync.emulator')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
