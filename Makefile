@@ -13,6 +13,7 @@ export INTAKE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/
 
 .PHONY: run test fuzz lint audit chromium bench clean
 
+# The test extra brings the emulator extra (trustme), which `make run` needs as well.
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -33,8 +33,8 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from crm_sync import emulator_soql as soql
-from crm_sync.emulator import DEFAULT_OWNER_ID, SalesforceEmulator
+from crm_sync.emulator import DEFAULT_OWNER_ID, SalesforceEmulator, TrustmeMissing, soql
+from crm_sync.emulator.__main__ import main
 
 EXT = "Intake_Submission_Id__c"
 VERSION = "62.0"
@@ -891,3 +891,34 @@ def test_command_line(tmp_path: Path) -> None:
     assert first_ca == second_ca  # the CA in --state-dir is reused
     env = (tmp_path / "emulator.env").read_text()
     assert f"SALESFORCE_CA_BUNDLE={tmp_path / 'ca.pem'}" in env
+
+
+def test_without_trustme_the_emulator_says_which_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "trustme", None)  # as if the emulator extra were missing
+    emulator = SalesforceEmulator(state_dir=tmp_path)
+    with pytest.raises(TrustmeMissing, match=r"pip install 'bl-intake\[emulator\]'"):
+        emulator.start()
+    with pytest.raises(RuntimeError, match="not started"):
+        _ = emulator.url
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--port", "0", "--state-dir", str(tmp_path), "--quiet"])
+    assert exited.value.code == 1
+    assert "needs trustme" in capsys.readouterr().err
+    assert not (tmp_path / "emulator.env").exists()
+
+
+def test_the_emulator_imports_nothing_of_the_app() -> None:
+    """The benchmarks and other processes run it on its own: no intake, no forms, and nothing
+    of crm_sync outside crm_sync.emulator (which is where intake would come in)."""
+    script = (
+        "import sys, crm_sync.emulator, crm_sync.emulator.__main__\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('intake', 'forms')"
+        " or m.startswith('crm_sync.') and not m.startswith('crm_sync.emulator')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"

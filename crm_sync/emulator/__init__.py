@@ -1,0 +1,65 @@
+"""A local Salesforce emulator: the slice of the REST API that BL Intake uses, over HTTPS.
+
+``SalesforceEmulator`` is a small HTTPS server on loopback. Its certificate comes from a
+throw-away CA made with ``trustme`` (the ``emulator`` extra); clients trust ``ca_pem_path``
+(for requests: ``session.verify = str(emulator.ca_pem_path)``). Records live in memory. It
+implements:
+
+* ``POST /services/oauth2/token``: the client-credentials (Basic auth or form), username-password
+  (password + security token) and JWT-bearer (RS256, checked against ``jwt_public_key_pem``)
+  grants, answering like Salesforce (``access_token``, ``instance_url``, ``id``, …; 400
+  ``invalid_grant`` / ``invalid_client`` / ``invalid_client_id`` on failure).
+* Every ``/services/data/vNN.N/…`` call needs ``Authorization: Bearer <token>`` (401
+  ``INVALID_SESSION_ID`` otherwise) and is answered with ``Sforce-Limit-Info: api-usage=N/15000``
+  (N: the API requests so far; the daily limit is ``daily_api_limit`` / ``--daily-api-limit``).
+* ``sobjects/`` (list), ``sobjects/{T}/describe``, create (``POST sobjects/{T}/``), get / update
+  / delete by id, get / upsert / delete by external id (201 created, 200 updated with
+  ``created``; 204 and no ``created`` below v46; 300 for several matches; ``?updateOnly=true``).
+* ``composite`` (≤25 subrequests, ``@{ref.field}`` references, ``allOrNone`` roll-back with
+  ``PROCESSING_HALTED``; counted as one API request) and sObject Collections
+  (``composite/sobjects`` create / update / delete, ``composite/sobjects/{T}/{ExtField}`` upsert;
+  ≤200 records, ``allOrNone`` with ``ALL_OR_NONE_OPERATION_ROLLED_BACK``).
+* ``query/`` and ``queryAll/`` with the SOQL subset of ``crm_sync.emulator.soql``; ``limits/``.
+* Validation as Salesforce answers it: ``INVALID_FIELD``, ``STRING_TOO_LONG`` (lengths in
+  characters), ``REQUIRED_FIELD_MISSING``, ``INVALID_EMAIL_ADDRESS``, ``MALFORMED_ID``,
+  ``INVALID_CROSS_REFERENCE_KEY``, ``INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST``,
+  ``INVALID_FIELD_FOR_INSERT_UPDATE``, ``DUPLICATE_VALUE``, ``CANNOT_UPDATE_CONVERTED_LEAD``,
+  ``JSON_PARSER_ERROR``; error bodies are ``[{"message", "errorCode", "fields"}]``. Deleting a
+  lead or contact deletes its tasks and campaign memberships with it.
+* Objects: Lead (standard fields + the external-id field), Contact, Account, Task, Campaign,
+  CampaignMember; ``add_field`` adds custom fields (BL's configured ones).
+* Fault injection for the next API requests: ``expire_sessions``, ``fail_next`` (503
+  ``SERVER_UNAVAILABLE``, 500 ``UNKNOWN_EXCEPTION``, …), ``limit_exceeded`` (403
+  ``REQUEST_LIMIT_EXCEEDED``), ``delay_next`` (does the work, then answers late).
+* Inspection without auth: ``GET /_emulator/records`` and ``GET /_emulator/requests`` (JSON);
+  control for other processes: ``POST /_emulator/reset``, ``POST /_emulator/faults``,
+  ``POST /_emulator/leads/{id}/convert``.
+
+Run it alone with ``python -m crm_sync.emulator [--port 8443] [--state-dir DIR]``.
+
+The modules, each with one job:
+
+* server.py: ``SalesforceEmulator``, the HTTPS server (start, stop, WSGI entry, which part
+  answers which path) and the methods tests seed, inspect and inject faults with;
+* tls.py: the throw-away CA (trustme) and the server certificate;
+* oauth.py: the token endpoint and the sessions it issues;
+* api.py: ``/services/data/``: request log, token check, faults, usage header, routing;
+* sobjects.py: ``sobjects/`` (describe, by id, by external id);
+* query.py and soql.py: ``query/`` over the stored records, and the SOQL subset's parser;
+* composite.py: Composite; sobject_collections.py: sObject Collections;
+* records.py: the in-memory records and their writes; validation.py: Salesforce's checks;
+* schema.py: fields, objects and ``describe``; ids.py: Salesforce ids;
+* calls.py: a routed call and its reply; errors.py: ``ApiError`` and error bodies;
+* faults.py: queued errors and delays; control.py: the ``/_emulator/`` pages;
+* __main__.py: the command line.
+
+It imports nothing of the app (``intake``, ``forms``) nor of the rest of ``crm_sync``, so the
+benchmarks and other processes can run it on its own.
+"""
+
+from crm_sync.emulator.api import RequestLog
+from crm_sync.emulator.ids import DEFAULT_OWNER_ID, ORG_ID
+from crm_sync.emulator.server import SalesforceEmulator
+from crm_sync.emulator.tls import TrustmeMissing
+
+__all__ = ["DEFAULT_OWNER_ID", "ORG_ID", "RequestLog", "SalesforceEmulator", "TrustmeMissing"]
