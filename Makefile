@@ -34,9 +34,11 @@ chromium:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
 
+# Style, and the import contracts of pyproject.toml (no cycle, dependencies one way).
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # bandit on our code, pip-audit on the installed packages; a finding fails unless
 # security-allowlist.toml explains it with a reason.

@@ -30,16 +30,22 @@ from intake.delivery.channel import Channel
 from intake.delivery.mail import MailChannel
 from intake.delivery.salesforce import SalesforceChannel
 from intake.delivery.salesforce_erasure import SalesforceErasureChannel
-from intake.observability import endpoints, metrics, request_log
+from intake.monitoring import endpoints, metrics
+from intake.observability import request_log
 from intake.observability.log_context import CONTEXT_FILTER
 from intake.privacy import cli as privacy_cli
 from intake.public import pages as public_pages
 from intake.routing import cli as routing_cli
 from intake.routing.checker import load_routing
+from intake.routing.model import Routing
 from intake.staff import cli as staff_cli
-from intake.state import IntakeState
+from intake.state import IntakeState, current_intake
 from intake.timefmt import danish_time
 from intake.web import security_headers
+
+
+def current_routing() -> Routing:
+    return current_intake().routing
 
 
 def delivery_channels(salesforce: SalesforceConfig | None) -> list[Channel]:
@@ -47,12 +53,12 @@ def delivery_channels(salesforce: SalesforceConfig | None) -> list[Channel]:
     sent after it can link to the lead. Without Salesforce credentials its jobs wait (and
     /healthz shows them)."""
     if salesforce is None:
-        return [MailChannel()]
+        return [MailChannel(current_routing)]
     client = SalesforceClient(salesforce)  # one login for both Salesforce channels
     return [
-        SalesforceChannel(salesforce, client),
+        SalesforceChannel(salesforce, client, current_routing),
         SalesforceErasureChannel(salesforce, client),
-        MailChannel(),
+        MailChannel(current_routing),
     ]
 
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_limiter import Limiter
 
 from crm_sync.config import SalesforceConfig
 from intake.db import Database
-from intake.delivery.channel import Channel
 from intake.routing.model import Routing
+
+if TYPE_CHECKING:  # the channels use current_intake(); for their type only
+    from intake.delivery.channel import Channel
 
 
 @dataclass

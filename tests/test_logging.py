@@ -16,10 +16,9 @@ from sqlalchemy import select
 
 from crm_sync.emulator import SalesforceEmulator
 from intake import Intake
-from intake.delivery.errors import TransientDeliveryError
+from intake.delivery.errors import TransientDeliveryError, log_text
 from intake.delivery.worker import Worker
 from intake.models import DeliveryJob, JobKind, JobStatus, Submission
-from intake.observability.redaction import error_text
 from tests.conftest import send_mail_to, use_salesforce
 from tests.helpers import VALID_HELP, VALID_ORDER, submit
 
@@ -320,7 +319,7 @@ def test_salesforce_unreachable_during_the_contact_look_up_logs_no_address(
     ids=["plain", "percent-encoded", "encoded twice", "encoded utf-8"],
 )
 def test_an_address_in_a_delivery_error_is_masked_however_it_is_encoded(text):
-    logged = error_text(TransientDeliveryError(text))
+    logged = log_text(TransientDeliveryError(text))
     assert "<e-mail>" in logged
     assert_no_personal_data(logged)
     assert logged.endswith(("Brugeren findes ikke", "(Caused by …)", "refused"))

@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from crm_sync.client import SalesforceClient
 from intake.delivery.salesforce import SalesforceChannel
 from intake.delivery.worker import Worker
 from intake.models import DeliveryJob, JobKind, JobStatus, Submission
@@ -225,8 +224,8 @@ def test_100_queued_submissions_sync_in_a_handful_of_requests(build_app, db, sal
         submit(client, "/pjecer/", VALID_ORDER, email=f"orderer{n}@bolig.dk")
         submit(client, "/opstartshjaelp/", VALID_HELP, email=f"helper{n}@bolig.dk")
     before = salesforce.api_request_count()
-    config = app.extensions["intake"].salesforce
-    worker = Worker(app, channels=[SalesforceChannel(config, SalesforceClient(config))])
+    leads_only = [c for c in app.extensions["intake"].channels if c.kind is JobKind.SALESFORCE]
+    worker = Worker(app, channels=leads_only)
     assert worker.run_once() == 100
 
     used = salesforce.api_request_count() - before

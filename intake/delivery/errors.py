@@ -7,9 +7,20 @@
 
 Any other exception from a channel is a bug; the worker logs it and treats it as transient,
 so the job ends dead after its attempts rather than being lost.
+
+A job keeps the whole message, for staff (`flask --app wsgi intake jobs`, /admin/deliveries/).
+A log line shows less (`log_text`): no e-mail addresses, and of rejected data only its error
+code and field names, since its message can quote the value ("data value too large: <name>").
 """
 
 from __future__ import annotations
+
+import re
+
+from intake.observability.redaction import mask_emails
+
+_CODE = re.compile(r"[A-Z][A-Z_]+")
+_FIELDS = re.compile(r"\(felter: [^)]*\)")
 
 
 class DeliveryError(Exception):
@@ -29,3 +40,14 @@ class RejectedData(PermanentDeliveryError):
 
     The job keeps the whole message for staff; a log line shows only its code and fields,
     because the message can quote the rejected value (a name)."""
+
+
+def log_text(error: BaseException) -> str:
+    """A try's error as a log line may show it: without personal data."""
+    message = str(error) or type(error).__name__
+    if isinstance(error, RejectedData):
+        code = message.split(":", 1)[0].strip()
+        fields = _FIELDS.search(message)
+        summary = code if _CODE.fullmatch(code) else type(error).__name__
+        return f"{summary}{' ' + fields.group(0) if fields else ''} (the message is on the job)"
+    return mask_emails(message)

@@ -7,7 +7,7 @@ import os
 import smtplib
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.utils import parseaddr
 from pathlib import Path
 from types import TracebackType
@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from intake import settings
 from intake.delivery.channel import Outcome
 from intake.delivery.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
-from intake.email.compose import compose
+from intake.email.compose import CannotCompose, compose
 from intake.models import DeliveryJob, JobKind
 from intake.observability.log_context import get_logger
-from intake.state import current_intake
+from intake.routing.model import Routing
 
 log = get_logger(__name__)
 _HOSTNAME = socket.gethostname() or "localhost"
@@ -121,6 +121,9 @@ class MailChannel:
     acts_on_anonymised = False
     reports_in_session = False
 
+    def __init__(self, routing: Callable[[], Routing]) -> None:
+        self.routing = routing  # the routing in force when a job is delivered
+
     def deliver(self, jobs: Sequence[DeliveryJob], session: Session) -> dict[int, Outcome]:
         outcomes: dict[int, Outcome] = {}
         for job in jobs:
@@ -135,7 +138,10 @@ class MailChannel:
 
     def _deliver_one(self, job: DeliveryJob) -> str:
         config = current_app.config
-        message = compose(job, current_intake().routing, config["MAIL_DEFAULT_SENDER"])
+        try:
+            message = compose(job, self.routing(), config["MAIL_DEFAULT_SENDER"])
+        except CannotCompose as error:
+            raise PermanentDeliveryError(str(error)) from None
         if config["MAIL_SERVER"]:
             self._send(
                 message,

@@ -29,11 +29,6 @@ from intake.models import (
     utcnow,
 )
 
-# A job's outcome when its submission was anonymised before it went out (intake.privacy).
-CANCELLED_OUTCOME = (
-    "Annulleret: henvendelsens personoplysninger blev slettet, før leverancen gik ud."
-)
-
 JOBS_BY_KIND: dict[SubmissionKind, tuple[tuple[JobKind, JobTarget], ...]] = {
     SubmissionKind.PAMPHLET_ORDER: (
         (JobKind.EMAIL, JobTarget.PAMPHLET_OFFICE),

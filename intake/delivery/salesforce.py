@@ -9,7 +9,7 @@ outcomes; if that commit is lost, the job runs again and the upsert finds its le
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -20,15 +20,15 @@ from crm_sync.leads import LeadRequest, LeadSender
 from intake.delivery.channel import Outcome
 from intake.delivery.errors import (
     DeliveryError,
+    PermanentDeliveryError,
     RejectedData,
     TransientDeliveryError,
 )
-from intake.delivery.recipients import consultant_for
 from intake.delivery.salesforce_usage import record_usage
 from intake.models import DeliveryJob, JobKind
 from intake.observability.log_context import get_logger
 from intake.privacy.anonymise import erase_again
-from intake.state import current_intake
+from intake.routing.model import NoConsultant, Routing
 
 log = get_logger(__name__)
 
@@ -46,21 +46,27 @@ class SalesforceChannel:
     acts_on_anonymised = False
     reports_in_session = True  # the records' ids on the submission
 
-    def __init__(self, config: SalesforceConfig, client: SalesforceClient) -> None:
+    def __init__(
+        self, config: SalesforceConfig, client: SalesforceClient, routing: Callable[[], Routing]
+    ) -> None:
         self.client = client
         self.sender = LeadSender(config, client)
         self.batch_size = config.batch_size
+        self.routing = routing  # the routing in force when a job is delivered
 
     def deliver(self, jobs: Sequence[DeliveryJob], session: Session) -> dict[int, Outcome]:
         """Send the jobs' submissions together; each job's Salesforce id, or its own error."""
-        routing = current_intake().routing
+        routing = self.routing()
         outcomes: dict[int, Outcome] = {}
         sent: list[tuple[DeliveryJob, LeadRequest]] = []
         for job in jobs:
+            submission = job.submission
             try:
-                consultant = consultant_for(job.submission, routing)
-            except DeliveryError as error:  # no consultant for it: this job only
-                outcomes[job.id] = error
+                consultant = routing.consultant_of(
+                    submission.consultant_key, submission.municipality_code
+                )
+            except NoConsultant as error:  # this job only
+                outcomes[job.id] = PermanentDeliveryError(str(error))
                 continue
             request = LeadRequest(job.submission, consultant.salesforce_user_id, job.attempts > 1)
             sent.append((job, request))

@@ -31,18 +31,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from intake.delivery.channel import Channel, Outcome
-from intake.delivery.errors import PermanentDeliveryError, TransientDeliveryError
-from intake.delivery.outbox import (
-    CANCELLED_OUTCOME,
-    RetryPolicy,
-    claim,
-    mark_cancelled,
-    mark_done,
-    mark_failed,
-)
+from intake.delivery.errors import PermanentDeliveryError, TransientDeliveryError, log_text
+from intake.delivery.outbox import RetryPolicy, claim, mark_cancelled, mark_done, mark_failed
 from intake.models import DeliveryJob, JobKind, JobStatus, Submission, utcnow
 from intake.observability.log_context import about, get_logger
-from intake.observability.redaction import error_text
+from intake.privacy.anonymise import CANCELLED_OUTCOME
 from intake.state import current_intake
 
 log = get_logger(__name__)
@@ -221,7 +214,7 @@ class Worker:
                 log.info("Cancelled %s after a failed try: its submission was anonymised", what)
             return
         message = str(outcome) or outcome.__class__.__name__
-        logged = error_text(outcome)  # the job keeps the whole message; the log no personal data
+        logged = log_text(outcome)  # the job keeps the whole message; the log no personal data
         if isinstance(outcome, PermanentDeliveryError):
             retry_at = None
             log.error("Gave up %s: %s", what, logged)

@@ -7,13 +7,11 @@ from email.utils import parseaddr
 
 from flask import render_template
 
-from intake.delivery.errors import PermanentDeliveryError
-from intake.delivery.recipients import consultant_for
 from intake.email.headers import IntakeMessage
 from intake.email.links import receipt_url
 from intake.labels import EXISTING_COOPERATION, TOPICS
 from intake.models import DeliveryJob, JobTarget, SubmissionKind
-from intake.routing.model import Routing
+from intake.routing.model import NoConsultant, Routing
 from intake.text import one_line
 
 # The e-mail sent for each job target: a folder templates/intake/email/<name>/ holding
@@ -24,6 +22,11 @@ TEMPLATE_FOR_TARGET = {
     JobTarget.REQUESTER: "receipt",
     JobTarget.SHIPPED: "shipped",  # "your pamphlets are on their way" (intake.order_lifecycle)
 }
+
+
+class CannotCompose(Exception):
+    """The e-mail cannot be written (no template for its recipient, no consultant left in the
+    routing): retrying will not help."""
 
 
 @dataclass(frozen=True)
@@ -54,15 +57,18 @@ def compose(job: DeliveryJob, routing: Routing, sender: str) -> IntakeMessage:
     """The Flask-Mail message for an e-mail job."""
     submission = job.submission
     if job.target not in TEMPLATE_FOR_TARGET:
-        raise PermanentDeliveryError(f"Ingen e-mail for modtageren {job.target.value!r}")
+        raise CannotCompose(f"Ingen e-mail for modtageren {job.target.value!r}")
     requester = (one_line(submission.full_name), submission.email)
     office = (routing.office.name, routing.office.email)
     # Only the e-mails that name the consultant need the routing to still know them.
-    consultant = (
-        consultant_for(submission, routing)
-        if job.target in (JobTarget.CONSULTANT, JobTarget.REQUESTER)
-        else None
-    )
+    try:
+        consultant = (
+            routing.consultant_of(submission.consultant_key, submission.municipality_code)
+            if job.target in (JobTarget.CONSULTANT, JobTarget.REQUESTER)
+            else None
+        )
+    except NoConsultant as error:
+        raise CannotCompose(str(error)) from None
     consultant_address = (consultant.name, consultant.email) if consultant else office
     to, reply_to = {
         JobTarget.PAMPHLET_OFFICE: (office, requester),

@@ -38,7 +38,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from intake import audit
-from intake.delivery.outbox import CANCELLED_OUTCOME
 from intake.models import (
     WAITING_ORDER,
     AuditEvent,
@@ -77,6 +76,10 @@ PERSONAL_FIELDS: dict[str, str] = {
 
 UNCLAIMED = (JobStatus.PENDING, JobStatus.DEAD)  # what an anonymisation cancels
 ERASURE_KINDS = frozenset({JobKind.SALESFORCE_ERASE})  # the jobs an anonymisation leaves alone
+# A job's outcome when its submission was anonymised before it went out (here, or by the worker).
+CANCELLED_OUTCOME = (
+    "Annulleret: henvendelsens personoplysninger blev slettet, før leverancen gik ud."
+)
 BATCH = 500  # submissions anonymised per transaction by the purge
 
 

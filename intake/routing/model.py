@@ -49,6 +49,11 @@ class Route:
     consultant: Consultant
 
 
+class NoConsultant(LookupError):
+    """The routing has no consultant for a request any more (neither the one it was sent to,
+    nor one for its municipality)."""
+
+
 class RoutingError(ValueError):
     """The routing file cannot be used. The message says where and what, one problem a line.
 
@@ -78,6 +83,20 @@ class Routing:
         """The municipality and its consultant. ``KeyError`` for a code not in the file."""
         municipality = self.municipalities[code]
         return Route(municipality, self.consultant_for_kreds(municipality.kreds))
+
+    def consultant_of(self, consultant_key: str, municipality_code: str) -> Consultant:
+        """The consultant a request was routed to; if the routing has since dropped them,
+        whoever covers its municipality now. Neither: NoConsultant."""
+        consultant = self.consultants.get(consultant_key)
+        if consultant is not None:
+            return consultant
+        try:
+            return self.route(municipality_code).consultant
+        except KeyError:
+            raise NoConsultant(
+                f"Ingen konsulent i routingen for {consultant_key!r} eller kommune "
+                f"{municipality_code}"
+            ) from None
 
     def consultant_for_kreds(self, kreds: int) -> Consultant:
         for consultant in self.consultants.values():

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from intake.db import get_session
 from intake.delivery.backlog import backlog_by_channel, total
 from intake.models import DeliveryJob, JobKind, JobStatus, utcnow
-from intake.observability import metrics
+from intake.monitoring import metrics
 from intake.web import csrf, error_pages
 from intake.web.blueprints import OPS
 

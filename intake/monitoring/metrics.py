@@ -42,7 +42,7 @@ from intake.models import (
     SubmissionKind,
     utcnow,
 )
-from intake.observability import allowlist
+from intake.monitoring import allowlist
 from intake.observability.log_context import get_logger
 
 log = get_logger(__name__)
