@@ -49,11 +49,11 @@ test: $(INSTALLED) chromium lint audit
 	INTAKE_CHROMIUM="$$(command -v chromium)" $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 # Hypothesis's "fuzz" profile: at least 10,000 hostile posts per database to the public forms
-# and the sign-in form (tests/test_fuzz.py); prints how many examples ran and the outcome.
+# and the sign-in form (tests/integration/test_fuzz.py); prints how many examples ran and the outcome.
 fuzz: $(INSTALLED)
 	@mkdir -p test-output && rm -f test-output/fuzz-count
 	@HYPOTHESIS_PROFILE=fuzz FUZZ_COUNT_FILE=test-output/fuzz-count \
-	  $(BIN)/pytest -n 2 -q tests/test_fuzz.py $(PYTEST_ARGS) | tee test-output/fuzz.log; \
+	  $(BIN)/pytest -n 2 -q tests/integration/test_fuzz.py $(PYTEST_ARGS) | tee test-output/fuzz.log; \
 	  rc=$${PIPESTATUS[0]}; \
 	  examples=$$(awk '{ n += $$1 } END { print n + 0 }' test-output/fuzz-count 2>/dev/null); \
 	  failed=$$(grep -oE '[0-9]+ (failed|error)' test-output/fuzz.log | awk '{ n += $$1 } END { print n + 0 }'); \

@@ -3,7 +3,7 @@ and å in the values), and a burst of them from concurrent clients, each of whic
 form (GET, for its CSRF token, form token and session cookie) and then posts it, on a
 schedule. Every answer is kept as a `Post` for the checks (bench/audit.py).
 
-Used by bench/burst.py, bench/crm.py and the fault test (tests/test_database_restart.py).
+Used by bench/burst.py, bench/crm.py and the fault test (tests/system/test_database_restart.py).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ CONTACT: dict[str, str] = {
     "municipality": "101",
     "consent": "y",
 }
-# Valid forms (DESIGN.md, "Fields"; tests/helpers.py); each POST adds its own "email".
+# Valid forms (DESIGN.md, "Fields"; tests/support/helpers.py); each POST adds its own "email".
 FORM_DATA: dict[str, dict[str, str | list[str]]] = {
     ORDER: {
         **CONTACT,

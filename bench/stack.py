@@ -3,7 +3,7 @@ workers, an SMTP sink, the Salesforce emulator and, when wanted, a PostgreSQL se
 own. Started in order, waited for until each answers, stopped in reverse order.
 
 One place for bench/burst.py, bench/delivery.py and the fault test
-(tests/test_database_restart.py). Everything is imported as `bench.…` (the bench scripts
+(tests/system/test_database_restart.py). Everything is imported as `bench.…` (the bench scripts
 import `bench.common`, never `common`), so each process has one copy of each module.
 """
 

@@ -23,19 +23,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
+from crm_sync.emulator import SalesforceEmulator
 from intake import create_app, migrate
-from intake.models import Base
+from intake.models import Base, StaffRole
+from intake.staff import accounts
+from tests.support.settings import TEST_SECRET, missing_part
+from tests.support.smtp_sink import SmtpSink
+from tests.support.staff import ADMIN_EMAIL, OFFICE_EMAIL, STAFF_PASSWORD, sign_in
 
-pytest_plugins = ["tests.browser_support"]  # the `browser` fixture (Debian's Chromium)
-
-TEST_SECRET = "test-secret-key"
-
-
-def missing_part(reason: str) -> None:
-    """Skip for a real part that is not on this machine; in CI, fail instead."""
-    if os.environ.get("INTAKE_REQUIRE_ALL_PARTS") == "1":
-        pytest.fail(f"{reason} (INTAKE_REQUIRE_ALL_PARTS=1: every part must be present)")
-    pytest.skip(reason)
+pytest_plugins = ["tests.support.browser"]  # the `browser` fixture (Debian's Chromium)
 
 
 @pytest.fixture(scope="session")
@@ -124,7 +120,7 @@ def config(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "INTAKE_DATABASE_URL": database_url,
         "INTAKE_MIN_FILL_SECONDS": 0,
         "INTAKE_MAIL_DIR": str(tmp_path / "mail"),
-        # Tests post many forms from one address; tests/test_security.py tests the limit.
+        # Tests post many forms from one address; tests/integration/test_security.py tests the limit.
         "INTAKE_FORM_RATE_LIMIT": "1000000 per minute",
     }
 
@@ -191,31 +187,14 @@ def track_app() -> Iterator[Any]:
 
 @pytest.fixture
 def smtp() -> Iterator[Any]:
-    """A real SMTP server on a free loopback port (see tests/smtp_sink.py)."""
-    from tests.smtp_sink import SmtpSink
-
+    """A real SMTP server on a free loopback port (see tests/support/smtp_sink.py)."""
     sink = SmtpSink().start()
     yield sink
     sink.stop()
 
 
-def send_mail_to(config: dict[str, Any], smtp: Any) -> dict[str, Any]:
-    """Point the app's settings at the `smtp` server, with quick retries; for a module's
-    `config` fixture: `def config(config, smtp): return send_mail_to(config, smtp)`."""
-    config.update(smtp.config())
-    config.update(
-        INTAKE_RETRY_BASE_SECONDS=0.01,
-        INTAKE_RETRY_MAX_SECONDS=0.05,
-        INTAKE_SMTP_TIMEOUT_SECONDS=5,
-        INTAKE_PUBLIC_URL="https://intake.bl.dk",
-    )
-    return config
-
-
 @pytest.fixture(scope="session")
 def _salesforce_emulator() -> Iterator[Any]:
-    from crm_sync.emulator import SalesforceEmulator
-
     emulator = SalesforceEmulator().start()
     yield emulator
     emulator.stop()
@@ -228,18 +207,6 @@ def salesforce(_salesforce_emulator: Any) -> Any:
     return _salesforce_emulator
 
 
-def use_salesforce(config: dict[str, Any], emulator: Any) -> dict[str, Any]:
-    """Point the app's Salesforce settings at the emulator (client-credentials flow)."""
-    config.update(
-        SALESFORCE_LOGIN_URL=emulator.url,
-        SALESFORCE_CLIENT_ID=emulator.client_id,
-        SALESFORCE_CLIENT_SECRET=emulator.client_secret,
-        SALESFORCE_CA_BUNDLE=str(emulator.ca_pem_path),
-        SALESFORCE_TIMEOUT_SECONDS=5,
-    )
-    return config
-
-
 @pytest.fixture
 def build_app(config: dict[str, Any], track_app: Any) -> Any:
     """Build an app from this test's settings plus overrides (settings are read at start)."""
@@ -250,32 +217,14 @@ def build_app(config: dict[str, Any], track_app: Any) -> Any:
     return build
 
 
-STAFF_PASSWORD = "et-langt-kodeord-med-æøå"
-OFFICE_EMAIL = "bwj@bl.dk"
-ADMIN_EMAIL = "it@bl.dk"
-
-
 @pytest.fixture
 def staff_users(app: Flask) -> dict[str, str]:
     """An office user (the pamphlet office) and an admin, both with STAFF_PASSWORD."""
-    from intake.models import StaffRole
-    from intake.staff import accounts
-
     with app.extensions["intake"].database.sessionmaker() as session:
         accounts.create(session, OFFICE_EMAIL, STAFF_PASSWORD, StaffRole.OFFICE)
         accounts.create(session, ADMIN_EMAIL, STAFF_PASSWORD, StaffRole.ADMIN)
         session.commit()
     return {"office": OFFICE_EMAIL, "admin": ADMIN_EMAIL}
-
-
-def sign_in(client: Any, email: str, password: str = STAFF_PASSWORD, **query: str) -> Any:
-    """Sign in through the real form (with its CSRF token); returns the POST's response."""
-    from tests.helpers import hidden_fields
-
-    page = client.get("/admin/login")
-    token = hidden_fields(page.get_data(as_text=True))["csrf_token"]
-    path = "/admin/login" + (f"?next={query['next']}" if "next" in query else "")
-    return client.post(path, data={"csrf_token": token, "email": email, "password": password})
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The back office's orders in a real browser: sign in, find an order, ship it, print slips.
 
-Debian's Chromium through Playwright (tests/browser_support.py); SQLite only. Screenshots of
+Debian's Chromium through Playwright (tests/support/browser.py); SQLite only. Screenshots of
 the order list, the order page and the printed packing slips go to test-output/ (git-ignored),
 and the slips also as an A4 PDF.
 """
@@ -16,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.models import OrderStatus, Submission
-from tests.browser_support import OUTPUT_DIR, axe_violations
-from tests.conftest import OFFICE_EMAIL, STAFF_PASSWORD
-from tests.helpers import VALID_ORDER, submit
+from tests.support.browser import axe_violations, screenshot
+from tests.support.helpers import VALID_ORDER, submit
+from tests.support.paths import OUTPUT_DIR
+from tests.support.staff import OFFICE_EMAIL, STAFF_PASSWORD
 
 NOTE = "Pakkenummer 00370 7239 – GLS"
 
@@ -34,11 +35,6 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(locale="da-DK", viewport={"width": 1280, "height": 800})
     yield context.new_page()
     context.close()
-
-
-def save(page: Page, name: str) -> None:
-    OUTPUT_DIR.mkdir(exist_ok=True)
-    page.screenshot(path=str(OUTPUT_DIR / f"{name}.png"), full_page=True)
 
 
 def no_axe_violations(page: Page) -> None:
@@ -80,7 +76,7 @@ def test_sign_in_ship_an_order_and_print_the_slips(
     # Ship the oldest order with a parcel number.
     page.get_by_role("link", name=first).click()
     page.wait_for_url(live_server + f"/admin/orders/{first}")
-    save(page, "admin-ordre-ny")
+    screenshot(page, "admin-ordre-ny")
     page.get_by_label("Note, fx pakkenummer (valgfrit)").fill(NOTE)
     page.get_by_role("button", name="Markér som afsendt").click()
     page.wait_for_load_state()
@@ -88,7 +84,7 @@ def test_sign_in_ship_an_order_and_print_the_slips(
     assert NOTE in page.locator("dl.facts").first.inner_text()
     assert "Markeret som afsendt" in page.locator("table.history").inner_text()
     no_axe_violations(page)
-    save(page, "admin-ordre")
+    screenshot(page, "admin-ordre")
 
     db.expire_all()
     shipped = db.scalars(select(Submission).where(Submission.reference == first)).one()
@@ -102,7 +98,7 @@ def test_sign_in_ship_an_order_and_print_the_slips(
     assert re.fullmatch(r"Modtaget .* ✓\nPakket ✓\nAfsendt .* ✓", progress), progress
     assert receipt_page.get_by_text("Status: Afsendt").count() == 1
     no_axe_violations(receipt_page)
-    save(receipt_page, "kvittering-afsendt")
+    screenshot(receipt_page, "kvittering-afsendt")
     orderer.close()
 
     # Back on the list: the shipped order has gone to the bottom.
@@ -114,7 +110,7 @@ def test_sign_in_ship_an_order_and_print_the_slips(
         first,
     ]
     assert "Afsendt" in rows.nth(2).inner_text()
-    save(page, "admin-ordrer")
+    screenshot(page, "admin-ordrer")
 
     # The slips of the two waiting orders, as printed: no header, one A4 page each.
     page.get_by_role("link", name="Pakkesedler", exact=True).click()
@@ -125,7 +121,7 @@ def test_sign_in_ship_an_order_and_print_the_slips(
     assert page.locator(".site-header").is_hidden()
     assert page.locator(".no-print").is_hidden()
     assert page.locator(".address-label").first.is_visible()
-    save(page, "admin-pakkesedler-print")
+    screenshot(page, "admin-pakkesedler-print")
     pdf = page.pdf(path=str(OUTPUT_DIR / "admin-pakkesedler.pdf"), prefer_css_page_size=True)
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 2
     assert re.search(rb"/MediaBox\s*\[\s*0 0 59[45]\.\d* 841\.\d*", pdf)  # A4 in points

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.models import Submission
-from tests.browser_support import OUTPUT_DIR, axe_violations
+from tests.support.browser import axe_violations, screenshot
 
 PHONE = {"width": 375, "height": 740}
 HONEYPOT = "website"
@@ -83,11 +83,6 @@ def page(visit: Callable[..., Visit]) -> Page:
 
 
 # --- Helpers ----------------------------------------------------------------------------
-
-
-def screenshot(page: Page, name: str) -> None:
-    OUTPUT_DIR.mkdir(exist_ok=True)
-    page.screenshot(path=str(OUTPUT_DIR / f"{name}.png"), full_page=True)
 
 
 def focus(page: Page) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.conftest import OFFICE_EMAIL, STAFF_PASSWORD
-from tests.helpers import VALID_HELP, submit
+from tests.support.helpers import VALID_HELP, submit
+from tests.support.staff import OFFICE_EMAIL, STAFF_PASSWORD
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import requests
 from sqlalchemy import select
 
 from intake.models import Submission
-from tests.helpers import VALID_HELP, VALID_ORDER, count, count_jobs, hidden_fields, submit
+from tests.support.helpers import VALID_HELP, VALID_ORDER, count, count_jobs, hidden_fields, submit
 
 NEUTRAL = "Tak for din henvendelse"
 

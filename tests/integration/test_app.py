@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -14,10 +13,9 @@ from intake import Intake, create_app
 from intake.models import Submission
 from intake.paths import DATA_DIR
 from intake.routing.model import RoutingError
-from tests.conftest import TEST_SECRET
-from tests.helpers import VALID_ORDER, count, submit
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.helpers import VALID_ORDER, count, submit
+from tests.support.paths import ROOT
+from tests.support.settings import TEST_SECRET
 
 
 def test_refuses_to_start_without_a_secret_key(database_url):

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from intake.models import AuditEvent, StaffUser
-from tests.conftest import ADMIN_EMAIL, OFFICE_EMAIL, STAFF_PASSWORD, sign_in
+from tests.support.staff import ADMIN_EMAIL, OFFICE_EMAIL, STAFF_PASSWORD, sign_in
 
 
 def test_signing_in_and_out(client, staff_users, db):

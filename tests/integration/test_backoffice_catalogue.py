@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select, update
 
 from intake.models import AuditEvent, Pamphlet, Submission
-from tests.conftest import OFFICE_EMAIL
-from tests.helpers import VALID_ORDER, count, count_jobs, hidden_fields, submit
+from tests.support.helpers import VALID_ORDER, count, count_jobs, hidden_fields, submit
+from tests.support.staff import OFFICE_EMAIL
 
 SEED = "kommunesamarbejde"
 SEED_TITLE = "Kommunesamarbejde – Hvorfor og hvordan?"

@@ -9,8 +9,8 @@ from flask import url_for
 from sqlalchemy import select, update
 
 from intake.models import AuditEvent, DeliveryJob, JobStatus, JobTarget, Submission, utcnow
-from tests.conftest import ADMIN_EMAIL
-from tests.helpers import VALID_HELP, VALID_ORDER, hidden_fields, submit
+from tests.support.helpers import VALID_HELP, VALID_ORDER, hidden_fields, submit
+from tests.support.staff import ADMIN_EMAIL
 
 ERROR = 'SMTP 550 <script>alert("x")</script> & mailbox unavailable'
 

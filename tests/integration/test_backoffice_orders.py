@@ -28,8 +28,9 @@ from intake.models import (
     Submission,
 )
 from intake.timefmt import DANISH_TIME
-from tests.conftest import OFFICE_EMAIL, send_mail_to, sign_in
-from tests.helpers import VALID_HELP, VALID_ORDER, hidden_fields, receipt_token_from, submit
+from tests.support.helpers import VALID_HELP, VALID_ORDER, hidden_fields, receipt_token_from, submit
+from tests.support.settings import send_mail_to
+from tests.support.staff import OFFICE_EMAIL, sign_in
 
 REQUESTER = "aase.boegh@xn--snder-qra2k.dk"  # sønderå.dk on the wire (IDNA)
 XSS = '<script>alert("x")</script>'

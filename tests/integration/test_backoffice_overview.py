@@ -14,7 +14,7 @@ from sqlalchemy import event, select, update
 from intake.backoffice.charts import Series, bar_chart_svg, layout, nice_scale
 from intake.models import OrderStatus, Submission
 from intake.timefmt import DANISH_TIME
-from tests.helpers import VALID_HELP, VALID_ORDER, submit
+from tests.support.helpers import VALID_HELP, VALID_ORDER, submit
 
 SVG = "{http://www.w3.org/2000/svg}"
 

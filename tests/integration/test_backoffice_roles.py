@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from intake.models import DeliveryJob, Pamphlet, Submission, SubmissionKind
-from tests.helpers import VALID_HELP, VALID_ORDER, hidden_fields, submit
+from tests.support.helpers import VALID_HELP, VALID_ORDER, hidden_fields, submit
 
 ADMIN_ONLY_ENDPOINTS = frozenset({"intake_admin.deliveries"})
 ADMIN_ONLY_PREFIX = "/admin/deliveries/"  # and every page under it

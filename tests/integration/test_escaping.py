@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from intake.delivery.worker import Worker
 from intake.models import Submission
-from tests.conftest import send_mail_to
-from tests.helpers import VALID_HELP, VALID_ORDER, submit
+from tests.support.helpers import VALID_HELP, VALID_ORDER, submit
+from tests.support.settings import send_mail_to
 
 CONTACT_FIELDS = ["organisation", "first_name", "last_name", "role"]
 FIELDS = {

@@ -30,8 +30,8 @@ from sqlalchemy import func, select
 from intake.labels import EXISTING_COOPERATION, TOPICS
 from intake.models import OrderLine, Submission
 from intake.reference_data import municipalities, town_for_postcode
-from tests.conftest import STAFF_PASSWORD
-from tests.helpers import VALID_HELP, VALID_ORDER, hidden_fields
+from tests.support.helpers import VALID_HELP, VALID_ORDER, hidden_fields
+from tests.support.staff import STAFF_PASSWORD
 
 _COMMON = {
     "deadline": None,
@@ -251,7 +251,7 @@ def _assert_clean(name: str, value: Any) -> None:
     assert len(value) <= LIMITS[name], (name, len(value))
     assert "\ufffd" not in value, (name, value)
     assert not re.search(r"%[89a-fA-F][0-9a-fA-F]", value), (name, value)
-    # A tab is kept on purpose (tests/test_validators.py: test_clean_line).
+    # A tab is kept on purpose (tests/unit/test_validators.py: test_clean_line).
     allowed = {"\n", "\t"} if name in MULTILINE else {"\t"}
     bad = [c for c in value if unicodedata.category(c) in {"Cc", "Cs"} and c not in allowed]
     assert not bad, (name, value, bad)

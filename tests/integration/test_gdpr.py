@@ -30,8 +30,9 @@ from intake.models import (
     utcnow,
 )
 from intake.privacy.anonymise import CANCELLED_OUTCOME, address_key
-from tests.conftest import TEST_SECRET, send_mail_to, sign_in, use_salesforce
-from tests.helpers import VALID_HELP, VALID_ORDER, receipt_token_from, submit
+from tests.support.helpers import VALID_HELP, VALID_ORDER, receipt_token_from, submit
+from tests.support.settings import TEST_SECRET, send_mail_to, use_salesforce
+from tests.support.staff import sign_in
 
 AASE = VALID_ORDER["email"]  # aase.boegh@sønderå.dk
 OLE = {

@@ -8,8 +8,8 @@ from sqlalchemy import update
 
 from intake import create_app
 from intake.models import DeliveryJob, JobKind, JobStatus, utcnow
-from tests.conftest import TEST_SECRET
-from tests.helpers import VALID_ORDER, submit
+from tests.support.helpers import VALID_ORDER, submit
+from tests.support.settings import TEST_SECRET
 
 
 def test_healthy_with_an_empty_outbox(client):

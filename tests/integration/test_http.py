@@ -9,7 +9,7 @@ import requests
 from sqlalchemy import select
 
 from intake.models import Submission
-from tests.helpers import VALID_HELP, VALID_ORDER, count, hidden_fields
+from tests.support.helpers import VALID_HELP, VALID_ORDER, count, hidden_fields
 
 
 def _fill_and_post(base: str, path: str, data: dict) -> requests.Response:

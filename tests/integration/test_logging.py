@@ -19,8 +19,8 @@ from intake import Intake
 from intake.delivery.errors import TransientDeliveryError, log_text
 from intake.delivery.worker import Worker
 from intake.models import DeliveryJob, JobKind, JobStatus, Submission
-from tests.conftest import send_mail_to, use_salesforce
-from tests.helpers import VALID_HELP, VALID_ORDER, submit
+from tests.support.helpers import VALID_HELP, VALID_ORDER, submit
+from tests.support.settings import send_mail_to, use_salesforce
 
 # What the forms in tests.helpers hold about the person: none of it may reach a log line.
 PERSONAL = [

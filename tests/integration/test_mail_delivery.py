@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from intake.delivery.worker import Worker
 from intake.models import DeliveryJob, JobKind, JobStatus, Submission
-from tests.conftest import send_mail_to
-from tests.helpers import VALID_HELP, VALID_ORDER, submit
+from tests.support.helpers import VALID_HELP, VALID_ORDER, submit
+from tests.support.settings import send_mail_to
 
 REQUESTER = "aase.boegh@xn--snder-qra2k.dk"  # sønderå.dk, as sent on the wire (IDNA)
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from intake.delivery.worker import Worker
 from intake.models import DeliveryJob, JobKind, JobStatus
-from tests.conftest import send_mail_to
-from tests.helpers import VALID_HELP, submit
-from tests.smtp_sink import SmtpSink
+from tests.support.helpers import VALID_HELP, submit
+from tests.support.settings import send_mail_to
+from tests.support.smtp_sink import SmtpSink
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,8 @@ from intake import create_app
 from intake.delivery.salesforce_usage import ROW_ID, current_usage, record_usage
 from intake.delivery.worker import Worker
 from intake.models import DeliveryJob, SalesforceUsage, utcnow
-from tests.conftest import TEST_SECRET, send_mail_to, use_salesforce
-from tests.helpers import VALID_HELP, VALID_ORDER, submit
+from tests.support.helpers import VALID_HELP, VALID_ORDER, submit
+from tests.support.settings import TEST_SECRET, send_mail_to, use_salesforce
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

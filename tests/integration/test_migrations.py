@@ -9,8 +9,8 @@ from sqlalchemy import create_engine, inspect, text
 
 from intake import create_app, migrate
 from intake.models import Base
-from tests.conftest import TEST_SECRET
-from tests.helpers import VALID_HELP, submit
+from tests.support.helpers import VALID_HELP, submit
+from tests.support.settings import TEST_SECRET
 
 
 def test_the_migrated_schema_matches_the_models(database_url):

@@ -8,8 +8,8 @@ import pytest
 from itsdangerous import URLSafeSerializer
 
 from intake.tokens import FORM_SALT
-from tests.conftest import TEST_SECRET
-from tests.helpers import VALID_ORDER, count, hidden_fields, submit
+from tests.support.helpers import VALID_ORDER, count, hidden_fields, submit
+from tests.support.settings import TEST_SECRET
 
 NEUTRAL = "Tak for din henvendelse"
 

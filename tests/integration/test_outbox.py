@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from intake.delivery.outbox import RetryPolicy, claim, mark_done, mark_failed, requeue
 from intake.models import DeliveryJob, JobKind, JobStatus
-from tests.helpers import VALID_ORDER, submit
+from tests.support.helpers import VALID_ORDER, submit
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 POLICY = RetryPolicy(base_seconds=30, max_seconds=3600, max_attempts=8)

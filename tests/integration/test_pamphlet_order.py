@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from intake.models import JobKind, JobStatus, JobTarget, OrderStatus, Submission
-from tests.helpers import VALID_ORDER, count, count_jobs, receipt_token_from, submit
+from tests.support.helpers import VALID_ORDER, count, count_jobs, receipt_token_from, submit
 
 
 def test_the_form_lists_the_catalogue_and_every_municipality(client):

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from intake.models import Submission
 from intake.tokens import RECEIPT_SALT
-from tests.conftest import TEST_SECRET
-from tests.helpers import VALID_HELP, receipt_token_from, submit
+from tests.support.helpers import VALID_HELP, receipt_token_from, submit
+from tests.support.settings import TEST_SECRET
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from intake.delivery.salesforce import SalesforceChannel
 from intake.delivery.worker import Worker
 from intake.models import DeliveryJob, JobKind, JobStatus, Submission
-from tests.conftest import send_mail_to, use_salesforce
-from tests.helpers import VALID_HELP, VALID_ORDER, submit
+from tests.support.helpers import VALID_HELP, VALID_ORDER, submit
+from tests.support.settings import send_mail_to, use_salesforce
 
 
 @pytest.fixture

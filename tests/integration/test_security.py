@@ -15,8 +15,9 @@ from intake import Intake, create_app
 from intake.paths import templates_dir
 from intake.settings import SETTINGS
 from intake.web.security_headers import content_security_policy
-from tests.conftest import TEST_SECRET, missing_part, sign_in
-from tests.helpers import VALID_HELP, count, hidden_fields, receipt_token_from, submit
+from tests.support.helpers import VALID_HELP, count, hidden_fields, receipt_token_from, submit
+from tests.support.settings import TEST_SECRET, missing_part
+from tests.support.staff import sign_in
 
 UNREACHABLE_POSTGRES = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
 REDIS_URL = "redis://127.0.0.1:6379"

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from intake.models import JobKind, JobTarget, Submission, SubmissionKind
-from tests.helpers import VALID_HELP, count, count_jobs, submit
+from tests.support.helpers import VALID_HELP, count, count_jobs, submit
 
 
 def test_a_valid_request_is_stored_with_its_jobs(client, db):

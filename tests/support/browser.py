@@ -16,6 +16,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.support.paths import OUTPUT_DIR
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-background-networking",  # the machine's closed network refuses them anyway
@@ -24,7 +26,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-OUTPUT_DIR = Path(__file__).resolve().parent.parent / "test-output"  # screenshots (git-ignored)
 
 
 def chromium_executable() -> str | None:
@@ -39,7 +40,7 @@ def chromium_executable() -> str | None:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    from tests.conftest import missing_part
+    from tests.support.settings import missing_part
 
     executable = chromium_executable()
     if executable is None:
@@ -65,3 +66,9 @@ def axe_violations(page: Page) -> str:
             summary = " ".join(node.get("failureSummary", "").split())
             lines.append(f"  - {target}: {summary}")
     return "\n".join(lines)
+
+
+def screenshot(page: Page, name: str) -> None:
+    """A full-page screenshot, test-output/<name>.png (git-ignored), for people to look at."""
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT_DIR / f"{name}.png"), full_page=True)

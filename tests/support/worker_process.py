@@ -8,10 +8,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import ROOT
 
 
 def start_worker(config: dict[str, Any], **extra: Any) -> subprocess.Popen[str]:

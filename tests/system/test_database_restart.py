@@ -35,9 +35,9 @@ from bench.stack import (
 from intake import migrate
 from intake.models import DeliveryJob, JobKind, JobStatus, Submission
 from intake.web.error_pages import UNAVAILABLE, UNAVAILABLE_PAGE
-from tests.conftest import missing_part, send_mail_to, use_salesforce
-from tests.helpers import VALID_HELP, VALID_ORDER, submit
-from tests.worker_process import start_worker, stop, wait_for
+from tests.support.helpers import VALID_HELP, VALID_ORDER, submit
+from tests.support.settings import missing_part, send_mail_to, use_salesforce
+from tests.support.worker_process import start_worker, stop, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 VULNERABLE_PACKAGE = "flask"
 VULNERABILITY = {
     "id": "GHSA-bl00-test-0001",

@@ -15,7 +15,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import ROOT
+
 # This test run's packages: the venvs below take their dependencies from here.
 TEST_SITE = Path(sysconfig.get_paths()["purelib"])
 

@@ -11,9 +11,9 @@ import requests
 from sqlalchemy import func, select
 
 from intake.models import DeliveryJob, JobKind, JobStatus
-from tests.conftest import send_mail_to
-from tests.helpers import VALID_HELP, VALID_ORDER, hidden_fields, submit
-from tests.worker_process import start_worker, stop, wait_for
+from tests.support.helpers import VALID_HELP, VALID_ORDER, hidden_fields, submit
+from tests.support.settings import send_mail_to
+from tests.support.worker_process import start_worker, stop, wait_for
 
 QUICK = {"INTAKE_JOB_LEASE_SECONDS": 2, "INTAKE_WORKER_POLL_SECONDS": 0.1}
 

@@ -12,8 +12,9 @@ from flask import Flask
 from intake.routing.checker import default_routing_path, load_routing
 from intake.routing.cli import check_report, routing_cli
 from intake.routing.model import Consultant, Office, RoutingError
+from tests.support.paths import ROOT
 
-DATA = Path(__file__).resolve().parent.parent / "intake" / "data"
+DATA = ROOT / "intake" / "data"
 
 
 def read_csv(name: str) -> list[dict[str, str]]:
