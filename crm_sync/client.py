@@ -138,7 +138,8 @@ class SalesforceClient:
         self.session = PinnedSession(config.ca_bundle, config.timeout_seconds)
         self._sf: Salesforce | None = None
         self.instance_url = ""
-        self.recorded_requests = 0  # API requests the database has (crm_sync.usage)
+        # API requests the database has (BL Intake's intake.delivery.salesforce_usage)
+        self.recorded_requests = 0
 
     @property
     def api_requests(self) -> int:

@@ -120,7 +120,7 @@ def config(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "INTAKE_DATABASE_URL": database_url,
         "INTAKE_MIN_FILL_SECONDS": 0,
         "INTAKE_MAIL_DIR": str(tmp_path / "mail"),
-        # Tests post many forms from one address; tests/integration/test_security.py tests the limit.
+        # Tests post many forms from one address; integration/test_security.py tests the limit.
         "INTAKE_FORM_RATE_LIMIT": "1000000 per minute",
     }
 

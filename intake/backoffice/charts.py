@@ -121,7 +121,8 @@ def bar_chart_svg(
         return base - value / top * PLOT_HEIGHT
 
     # Drawn SCALE times its coordinates; shrunk (never stretched) to fit a narrow screen by
-    # admin.css's `svg.chart` (a style attribute would be blocked by the CSP, intake.security).
+    # admin.css's `svg.chart` (a style attribute would be blocked by the CSP,
+    # intake.web.security_headers).
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart"'
         f' width="{round(width * SCALE)}" height="{round(height * SCALE)}"'

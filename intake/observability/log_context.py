@@ -4,7 +4,7 @@ Two context variables hold them, so any code (a view, the worker, a channel) log
 without passing them along, in the web process and in the worker alike. `ContextFilter`
 copies them onto every record it sees as `request_id` and `reference` (`references`, a list,
 when a line is about several submissions, e.g. a Salesforce batch). It only adds attributes,
-so it is safe on a host app's loggers and handlers; where the lines go is intake.logs' job.
+so it is safe on a host app's loggers and handlers; where the lines go is logging_setup.py's job.
 """
 
 from __future__ import annotations

@@ -3,12 +3,13 @@ app (intake.factory) and the CLI worker.
 
 INTAKE_LOG_JSON=1: one JSON object per line (python-json-logger) with time (UTC, ISO 8601),
 level, logger, message, and request_id / reference / references when the line has them
-(intake.log_context), plus a request line's method, path, status and duration_ms.
+(log_context.py), plus a request line's method, path, status and duration_ms.
 Otherwise the familiar text line, with the same ids in brackets.
 
 A host app that mounts BL Intake keeps its own logging: this module is not called there.
 BL Intake's records still carry `request_id` and `reference` for the host's formatter; a host
-that wants them on all of its lines adds `intake.log_context.ContextFilter()` to its handlers.
+that wants them on all of its lines adds `intake.observability.log_context.ContextFilter()`
+to its handlers.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def escape_controls(text: str) -> str:
 
 
 class TextFormatter(logging.Formatter):
-    """The human-readable line: `… INFO intake.worker [reference=PJ-2026-00001]: Delivered …`.
+    """The human-readable line:
+    `… INFO intake.delivery.worker [reference=PJ-2026-00001]: Delivered …`.
 
     One record, one line: control characters in the message and the fields are escaped (a
     traceback, added after it, keeps its lines).

@@ -1,5 +1,5 @@
 """The Content-Security-Policy in a real browser: Chromium reports no violation on any of
-our pages, and the stylesheets still apply (intake.security).
+our pages, and the stylesheets still apply (intake.web.security_headers).
 
 SQLite only, like the other browser tests: the database is not what they test.
 """
