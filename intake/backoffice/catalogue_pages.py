@@ -19,7 +19,7 @@ from forms.pamphlet_edit import NewPamphletForm, PamphletForm
 from intake import audit
 from intake.backoffice.access import requires
 from intake.backoffice.blueprint import bp
-from intake.db import get_session
+from intake.db import get_session, rows_matched
 from intake.models import Pamphlet, StaffRole
 from intake.web.csrf import shows_form_again
 
@@ -193,10 +193,11 @@ def catalogue_edit(slug: str) -> Response | str | tuple[str, int]:
 
 def _set_stock(session: Session, pamphlet: Pamphlet, shown: int | None, new: int | None) -> bool:
     """Compare-and-set: write the new stock only if it is still what the page showed."""
-    result = session.execute(
+    matched = rows_matched(
+        session,
         update(Pamphlet)
         .where(Pamphlet.id == pamphlet.id, Pamphlet.stock.is_not_distinct_from(shown))
         .values(stock=new)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return result.rowcount == 1
+    return matched == 1
