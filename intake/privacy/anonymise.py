@@ -164,7 +164,7 @@ def anonymise(session: Session, submission: Submission, reason: str) -> tuple[in
     return cancelled, cancelled_order
 
 
-def _changed(session: Session, statement: ReturningUpdate[tuple[int]]) -> int:
+def _changed(session: Session, statement: ReturningUpdate[int]) -> int:
     """How many rows the UPDATE … RETURNING changed; the session's copies of only those rows
     take the new values (others may be stale, but are not written back)."""
     fetch = {"synchronize_session": "fetch"}
@@ -180,7 +180,7 @@ class PurgeResult(Anonymised):
     oldest_kept: Submission | None = None  # the oldest submission that still has personal data
 
 
-def _older_than(cutoff: datetime) -> Select[tuple[Submission]]:
+def _older_than(cutoff: datetime) -> Select[Submission]:
     return select(Submission).where(
         Submission.created_at < cutoff, Submission.anonymised_at.is_(None)
     )
