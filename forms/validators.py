@@ -12,6 +12,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from wtforms import Field, Form
 from wtforms.validators import Length, StopValidation, ValidationError
 
+from forms.validated import error_list
 from intake.reference_data import town_for_postcode
 
 _PHONE_PREFIX = re.compile(r"^(\+45|0045)")
@@ -93,7 +94,7 @@ def visible_text(message: str) -> Callable[..., None]:
     def _check(form: Form, field: Field) -> None:
         value = field.data if isinstance(field.data, str) else ""
         if not any(unicodedata.category(c)[0] in "LNPS" for c in value):
-            field.errors[:] = []
+            error_list(field).clear()
             raise StopValidation(message)
 
     _check.field_flags = {"required": True}  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from forms.pamphlet_edit import NewPamphletForm, PamphletForm
+from forms.validated import required
 from intake import audit
 from intake.backoffice.access import requires
 from intake.backoffice.blueprint import bp
@@ -125,7 +126,7 @@ def catalogue_new() -> Response | str | tuple[str, int]:
         session.flush()  # a slug taken meanwhile fails here, before anything is recorded
     except IntegrityError:
         session.rollback()
-        if _find(session, form.slug.data) is None:
+        if _find(session, required(form.slug.data, "slug")) is None:
             raise  # not the slug: a real fault, not the user's
         form.slug.errors = [f"Der er allerede en pjece med det korte navn „{form.slug.data}“."]
         return page()
