@@ -122,7 +122,9 @@ def translate(error: Exception) -> CrmError:
     if isinstance(error, SalesforceMoreThanOneRecord):
         return CrmRejected("Eksternt id findes på flere poster i Salesforce (HTTP 300)")
     if isinstance(error, SalesforceError):
-        content = error.content
+        # simple-salesforce annotates `content` as bytes, but passes the parsed JSON body
+        # (or the body's text when it is not JSON).
+        content: object = error.content
         first: object = content[0] if isinstance(content, list) and content else {}
         code = first.get("errorCode", "") if isinstance(first, dict) else ""
         message = first.get("message", str(content)) if isinstance(first, dict) else str(content)
