@@ -63,7 +63,8 @@ def get_session() -> Session:
     """The session of the current request (or app context), opened on first use."""
     if "intake_session" not in g:
         g.intake_session = current_app.extensions["intake"].database.sessionmaker()
-    return g.intake_session
+    session: Session = g.intake_session
+    return session
 
 
 def close_session(_exc: BaseException | None = None) -> None:

@@ -150,7 +150,7 @@ def check_retention_days(app: Flask) -> None:
 
 
 def database_url(app: Flask) -> str:
-    url = app.config["INTAKE_DATABASE_URL"]
+    url: str | None = app.config["INTAKE_DATABASE_URL"]
     if url:
         return url
     os.makedirs(app.instance_path, exist_ok=True)
