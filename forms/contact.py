@@ -15,11 +15,11 @@ from wtforms import (
     EmailField,
     Field,
     HiddenField,
-    SelectChoice,
     SelectField,
     StringField,
     TelField,
 )
+from wtforms.fields import SelectChoice  # type: ignore[attr-defined]  # new in 3.3, stubs: 3.2
 from wtforms.validators import DataRequired
 
 from forms.filters import clean_line, clean_text, looks_garbled
