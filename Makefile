@@ -34,11 +34,13 @@ chromium:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
 
-# Style, and the import contracts of pyproject.toml (no cycle, dependencies one way).
+# Style, the import contracts of pyproject.toml (no cycle, dependencies one way), and the
+# types (mypy, with its settings in pyproject.toml: a type error fails).
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # bandit on our code, pip-audit on the installed packages; a finding fails unless
 # security-allowlist.toml explains it with a reason.
@@ -64,4 +66,4 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/intake.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache test-output
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache .mypy_cache test-output

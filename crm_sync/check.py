@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from crm_sync.client import SalesforceClient
 from crm_sync.config import SalesforceConfig
@@ -26,7 +27,7 @@ class CheckReport:
         return "\n".join([*self.lines, *verdict, *(f"  - {p}" for p in self.problems)])
 
 
-def _fields(client: SalesforceClient, sobject: str) -> dict[str, dict]:
+def _fields(client: SalesforceClient, sobject: str) -> dict[str, dict[str, Any]]:
     return {f["name"]: f for f in client.call("GET", f"sobjects/{sobject}/describe")["fields"]}
 
 

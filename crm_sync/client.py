@@ -58,7 +58,9 @@ class PinnedSession(requests.Session):
             settings["verify"] = self.verify
         return settings
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+    def request(
+        self, method: str, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         api = "/services/data/" in str(url)
@@ -120,8 +122,10 @@ def translate(error: Exception) -> CrmError:
     if isinstance(error, SalesforceMoreThanOneRecord):
         return CrmRejected("Eksternt id findes på flere poster i Salesforce (HTTP 300)")
     if isinstance(error, SalesforceError):
-        content = error.content
-        first = content[0] if isinstance(content, list) and content else {}
+        # simple-salesforce annotates `content` as bytes, but passes the parsed JSON body
+        # (or the body's text when it is not JSON).
+        content: object = error.content
+        first: object = content[0] if isinstance(content, list) and content else {}
         code = first.get("errorCode", "") if isinstance(first, dict) else ""
         message = first.get("message", str(content)) if isinstance(first, dict) else str(content)
         if isinstance(error, SalesforceGeneralError) and error.status >= 500:

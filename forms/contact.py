@@ -15,15 +15,16 @@ from wtforms import (
     EmailField,
     Field,
     HiddenField,
-    SelectChoice,
     SelectField,
     StringField,
     TelField,
 )
+from wtforms.fields import SelectChoice  # type: ignore[attr-defined]  # new in 3.3, stubs: 3.2
 from wtforms.validators import DataRequired
 
 from forms.filters import clean_line, clean_text, looks_garbled
 from forms.formdata import FormFieldsOnly
+from forms.validated import error_list
 from forms.validators import (
     cvr_number,
     danish_phone,
@@ -116,7 +117,8 @@ class PublicForm(FormFieldsOnly):
         valid = super().validate(extra_validators)
         for field in self:
             if isinstance(field.data, str) and looks_garbled(field.data) and not field.errors:
-                field.errors.append("Teksten indeholder tegn, vi ikke kan læse. Skriv den igen.")
+                message = "Teksten indeholder tegn, vi ikke kan læse. Skriv den igen."
+                error_list(field).append(message)
                 valid = False
         return valid
 

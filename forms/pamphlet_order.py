@@ -10,6 +10,7 @@ from wtforms import Field, IntegerField, StringField, TextAreaField
 from wtforms.validators import NumberRange
 
 from forms.contact import LINE, TEXT, PublicForm
+from forms.validated import error_list
 from forms.validators import existing_postcode, max_length, visible_text
 from intake.models import Pamphlet
 from intake.reference_data import town_for_postcode
@@ -131,10 +132,10 @@ class PamphletOrderForm(PublicForm):
         if not any(field.errors for _, field in quantities) and not self.ordered():
             # The message goes beside the first pamphlet that can be ordered.
             orderable = [field for p, field in quantities if not sold_out(p)] or [quantities[0][1]]
-            orderable[0].errors.append("Skriv et antal ved mindst én pjece.")
+            error_list(orderable[0]).append("Skriv et antal ved mindst én pjece.")
             valid = False
         return valid
 
     def town(self) -> str:
         """The city as typed, or the postcode's town when the field was left empty."""
-        return self.city.data or town_for_postcode(self.postcode.data) or ""
+        return self.city.data or town_for_postcode(self.postcode.data or "") or ""

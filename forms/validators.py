@@ -12,6 +12,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from wtforms import Field, Form
 from wtforms.validators import Length, StopValidation, ValidationError
 
+from forms.validated import error_list
 from intake.reference_data import town_for_postcode
 
 _PHONE_PREFIX = re.compile(r"^(\+45|0045)")
@@ -85,19 +86,23 @@ def existing_postcode(form: Form, field: Field) -> None:
         raise StopValidation(f"Postnummeret {field.data} findes ikke.")
 
 
+class _VisibleText:
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self.field_flags = {"required": True}  # the input gets `required`, as with InputRequired
+
+    def __call__(self, form: Form, field: Field) -> None:
+        value = field.data if isinstance(field.data, str) else ""
+        if not any(unicodedata.category(c)[0] in "LNPS" for c in value):
+            error_list(field).clear()
+            raise StopValidation(self.message)
+
+
 def visible_text(message: str) -> Callable[..., None]:
     """Required, judged on the cleaned value: at least one letter, digit, punctuation mark or
     symbol. (InputRequired looks at the raw input, so a NUL, a control character or a
     zero-width space passed it and was stored as an empty or invisible name.)"""
-
-    def _check(form: Form, field: Field) -> None:
-        value = field.data if isinstance(field.data, str) else ""
-        if not any(unicodedata.category(c)[0] in "LNPS" for c in value):
-            field.errors[:] = []
-            raise StopValidation(message)
-
-    _check.field_flags = {"required": True}  # type: ignore[attr-defined]
-    return _check
+    return _VisibleText(message)
 
 
 def one_of(choices: Callable[[], Iterable[tuple[str, str]]], message: str) -> Callable[..., None]:

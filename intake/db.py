@@ -1,4 +1,5 @@
-"""The database engine of one app, and the request-scoped session views use."""
+"""The database engine of one app, the request-scoped session views use, and the row count
+of an UPDATE or DELETE (rows_matched)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,11 +47,24 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def rows_matched(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE without RETURNING; how many rows it matched (`rowcount`).
+
+    Session.execute is typed to return a plain Result, since a session cannot promise a
+    cursor for every statement; for these it always returns a CursorResult, which has one.
+    """
+    result = session.execute(statement)
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} has no rowcount: use RETURNING and count rows")
+    return result.rowcount
+
+
 def get_session() -> Session:
     """The session of the current request (or app context), opened on first use."""
     if "intake_session" not in g:
         g.intake_session = current_app.extensions["intake"].database.sessionmaker()
-    return g.intake_session
+    session: Session = g.intake_session
+    return session
 
 
 def close_session(_exc: BaseException | None = None) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from intake import audit
+from intake.db import rows_matched
 from intake.labels import ORDER_STATUSES
 from intake.models import (
     WAITING_ORDER,
@@ -103,12 +104,13 @@ def _move(session: Session, order: Submission, to: OrderStatus, **values: object
     allowed = ALLOWED_FROM[to]
     if order.order_status not in allowed:
         raise OrderError(refusal(order, to))
-    result = session.execute(
+    matched = rows_matched(
+        session,
         update(Submission)
         .where(Submission.id == order.id, Submission.order_status.in_(allowed))
-        .values(order_status=to, **values)
+        .values(order_status=to, **values),
     )
-    if result.rowcount != 1:  # someone else got there first
+    if matched != 1:  # someone else got there first
         session.rollback()
         session.refresh(order)
         raise OrderError(

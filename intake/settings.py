@@ -123,6 +123,15 @@ def require_secret_key(app: Flask) -> None:
     )
 
 
+def secret_key(app: Flask) -> str | bytes:
+    """The key BL Intake signs with. Flask allows None, but init_app has refused to start
+    without one (require_secret_key above): None means the app was never set up by it."""
+    key = app.secret_key
+    if key is None:
+        raise RuntimeError("SECRET_KEY is not set: the app was not set up by Intake.init_app")
+    return key
+
+
 def check_retention_days(app: Flask) -> None:
     """INTAKE_RETENTION_DAYS must be a whole number of days above 0; stored as an int."""
     value = app.config["INTAKE_RETENTION_DAYS"]
@@ -141,7 +150,7 @@ def check_retention_days(app: Flask) -> None:
 
 
 def database_url(app: Flask) -> str:
-    url = app.config["INTAKE_DATABASE_URL"]
+    url: str | None = app.config["INTAKE_DATABASE_URL"]
     if url:
         return url
     os.makedirs(app.instance_path, exist_ok=True)

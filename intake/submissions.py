@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from forms.contact import PublicForm
 from forms.pamphlet_order import PamphletOrderForm
 from forms.startup_help import StartupHelpForm
+from forms.validated import required
 from intake.delivery.outbox import enqueue_for
 from intake.labels import TOPICS
 from intake.models import OrderLine, OrderStatus, Submission, SubmissionKind, utcnow
@@ -54,8 +55,8 @@ def _contact(form: PublicForm, route: Route, kind: SubmissionKind, key: str) -> 
 
 def pamphlet_order_from_form(form: PamphletOrderForm, route: Route, key: str) -> Submission:
     submission = _contact(form, route, SubmissionKind.PAMPHLET_ORDER, key)
-    submission.street = form.street.data
-    submission.postcode = form.postcode.data
+    submission.street = required(form.street.data, "street")
+    submission.postcode = required(form.postcode.data, "postcode")
     submission.city = form.town()
     submission.attention = form.attention.data or ""
     submission.note = form.note.data or ""
@@ -69,7 +70,7 @@ def pamphlet_order_from_form(form: PamphletOrderForm, route: Route, key: str) ->
 
 def startup_help_from_form(form: StartupHelpForm, route: Route, key: str) -> Submission:
     submission = _contact(form, route, SubmissionKind.STARTUP_HELP, key)
-    chosen = set(form.topics.data)
+    chosen = set(required(form.topics.data, "topics"))
     submission.topics = [value for value in TOPICS if value in chosen]  # in the form's order
     submission.existing_cooperation = form.existing_cooperation.data
     submission.participants = form.participants.data or ""

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 
+from intake.settings import secret_key
+
 RECEIPT_SALT = "intake.receipt"
 FORM_SALT = "intake.form-shown"
 
 
 def _receipt_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt=RECEIPT_SALT)
+    return URLSafeSerializer(secret_key(current_app), salt=RECEIPT_SALT)
 
 
 def receipt_token(public_id: str) -> str:
@@ -41,7 +43,7 @@ class FormStamp:
 
 
 def _form_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt=FORM_SALT)
+    return URLSafeSerializer(secret_key(current_app), salt=FORM_SALT)
 
 
 def form_token(submission_key: str, form: str, shown_at: float) -> str:

@@ -130,7 +130,9 @@ def is_allowed(finding: Finding, allowlist: dict[str, list[dict[str, object]]]) 
     for entry in allowlist.get(finding.tool, []):
         if finding.tool == "bandit":
             path = finding.where.rsplit(":", 1)[0]
-            patterns = [str(p) for p in entry.get("paths", ["*"])]  # type: ignore[union-attr]
+            paths = entry.get("paths", ["*"])
+            # A list of globs; a single string is one glob (iterating it would give characters).
+            patterns = [str(p) for p in paths] if isinstance(paths, list) else [str(paths)]
             if entry["test"] == finding.key and any(fnmatch.fnmatch(path, p) for p in patterns):
                 return True
         elif entry["id"] in (finding.key, *finding.aliases):

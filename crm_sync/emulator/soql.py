@@ -248,9 +248,9 @@ class _Parser:
             if token.kind != "number" or not token.text.isdigit():
                 raise SoqlError(f"LIMIT needs a whole number, found '{token.text}'")
             limit = int(token.text)
-        token = self.peek()
-        if token is not None:
-            raise SoqlError(f"unexpected token: '{token.text}' (the emulator supports a subset)")
+        leftover = self.peek()
+        if leftover is not None:
+            raise SoqlError(f"unexpected token: '{leftover.text}' (the emulator supports a subset)")
         return Query(sobject, tuple(fields), count, tuple(where), order_by, limit)
 
 

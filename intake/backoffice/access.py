@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 from flask import Flask, abort, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
@@ -18,7 +18,8 @@ from intake.db import get_session
 from intake.models import StaffRole, StaffUser
 from intake.web.blueprints import ADMIN
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 SIGN_IN = f"{ADMIN}.login"
 OPEN_TO_ALL = frozenset({SIGN_IN})  # the back office's only page for those not signed in
@@ -36,19 +37,19 @@ class Staff(UserMixin):
         return self.role is StaffRole.ADMIN or self.role in roles
 
 
-def requires(*roles: StaffRole) -> Callable[[F], F]:
+def requires(*roles: StaffRole) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:
     """Signed in, with one of these roles (admin may do everything); else sign-in or 403."""
 
-    def decorate(view: F) -> F:
+    def decorate(view: Callable[P, R]) -> Callable[P, R | Response]:
         @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R | Response:
             if not current_user.is_authenticated:
                 return redirect(url_for(SIGN_IN, next=request.full_path))
             if not current_user.has(*roles):
                 abort(403)
             return view(*args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return wrapped
 
     return decorate
 

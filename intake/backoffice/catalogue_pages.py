@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from forms.pamphlet_edit import NewPamphletForm, PamphletForm
+from forms.validated import required
 from intake import audit
 from intake.backoffice.access import requires
 from intake.backoffice.blueprint import bp
-from intake.db import get_session
+from intake.db import get_session, rows_matched
 from intake.models import Pamphlet, StaffRole
 from intake.web.csrf import shows_form_again
 
@@ -125,7 +126,7 @@ def catalogue_new() -> Response | str | tuple[str, int]:
         session.flush()  # a slug taken meanwhile fails here, before anything is recorded
     except IntegrityError:
         session.rollback()
-        if _find(session, form.slug.data) is None:
+        if _find(session, required(form.slug.data, "slug")) is None:
             raise  # not the slug: a real fault, not the user's
         form.slug.errors = [f"Der er allerede en pjece med det korte navn „{form.slug.data}“."]
         return page()
@@ -193,10 +194,11 @@ def catalogue_edit(slug: str) -> Response | str | tuple[str, int]:
 
 def _set_stock(session: Session, pamphlet: Pamphlet, shown: int | None, new: int | None) -> bool:
     """Compare-and-set: write the new stock only if it is still what the page showed."""
-    result = session.execute(
+    matched = rows_matched(
+        session,
         update(Pamphlet)
         .where(Pamphlet.id == pamphlet.id, Pamphlet.stock.is_not_distinct_from(shown))
         .values(stock=new)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return result.rowcount == 1
+    return matched == 1

@@ -134,13 +134,13 @@ def bar_chart_svg(
 
     # The scale: a grid line and its number at every step.
     for value in range(0, top + 1, step):
-        y = _n(y_of(value))
+        grid_y = _n(y_of(value))
         parts.append(
-            f'<line x1="{LEFT}" y1="{y}" x2="{width - RIGHT}" y2="{y}"'
+            f'<line x1="{LEFT}" y1="{grid_y}" x2="{width - RIGHT}" y2="{grid_y}"'
             f' stroke="{"#0b0c0c" if value == 0 else "#b1b4b6"}" stroke-width="1"/>'
         )
         parts.append(
-            f'<text x="{LEFT - 6}" y="{y}" dy="0.35em" text-anchor="end" font-size="11"'
+            f'<text x="{LEFT - 6}" y="{grid_y}" dy="0.35em" text-anchor="end" font-size="11"'
             f" {TEXT}>{value}</text>"
         )
 

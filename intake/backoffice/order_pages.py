@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
 from forms.order_actions import CancelForm, ShipForm
 from intake import order_lifecycle as orders
@@ -131,7 +132,7 @@ def orders_csv() -> Response:
     status, q = _filters()
     body = order_csv.orders_csv(order_search.all_matching(get_session(), status=status, q=q))
     filename = order_csv.csv_filename(datetime.now(DANISH_TIME))
-    response = Response(body, content_type="text/csv; charset=utf-8")
+    response = current_app.response_class(body, content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"

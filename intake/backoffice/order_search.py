@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, Select, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from intake.models import WAITING_ORDER, OrderStatus, Submission, SubmissionKind
@@ -31,14 +31,14 @@ class OrderPage:
 _CAPITALS = (("Æ", "æ"), ("Ø", "ø"), ("Å", "å"), ("Ä", "ä"), ("Ö", "ö"), ("Ü", "ü"), ("É", "é"))
 
 
-def _fold(column: ColumnElement[str]) -> ColumnElement[str]:
+def _fold(column: ColumnExpressionArgument[str]) -> ColumnElement[str]:
     """Lower case in SQL on both databases (SQLite's lower() leaves Æ, Ø and Å alone)."""
     for upper, lower in _CAPITALS:
         column = func.replace(column, upper, lower)
     return func.lower(column)
 
 
-def _matching(status: str, q: str) -> Select[tuple[Submission]]:
+def _matching(status: str, q: str) -> Select[Submission]:
     query = select(Submission).where(Submission.kind == SubmissionKind.PAMPHLET_ORDER)
     if status == "waiting":
         query = query.where(Submission.order_status.in_(WAITING_ORDER))
@@ -56,7 +56,7 @@ def _matching(status: str, q: str) -> Select[tuple[Submission]]:
     return query
 
 
-def _newest_waiting_first(query: Select[tuple[Submission]]) -> Select[tuple[Submission]]:
+def _newest_waiting_first(query: Select[Submission]) -> Select[Submission]:
     waiting_first = case((Submission.order_status.in_(WAITING_ORDER), 0), else_=1)
     return query.order_by(waiting_first, Submission.created_at.desc(), Submission.id.desc())
 

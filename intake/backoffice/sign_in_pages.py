@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from forms.order_actions import ActionForm
 from forms.sign_in import LoginForm
+from forms.validated import required
 from intake import audit
 from intake.backoffice.access import Staff, requires
 from intake.backoffice.blueprint import bp
@@ -62,16 +63,17 @@ def login() -> Response | str | tuple[str, int]:
 def _attempt(form: LoginForm) -> Response | str | tuple[str, int]:
     if not form.validate():
         return render_template("intake/admin/login.html", form=form), 200
+    email, password = required(form.email.data, "email"), required(form.password.data, "password")
     session = get_session()
     config = current_app.config
     outcome, user = accounts.sign_in(
         session,
-        form.email.data,
-        form.password.data,
+        email,
+        password,
         max_failures=config["INTAKE_LOGIN_MAX_FAILURES"],
         lock_minutes=config["INTAKE_LOGIN_LOCK_MINUTES"],
     )
-    actor = user.email if user is not None else normalise_email(form.email.data)
+    actor = user.email if user is not None else normalise_email(email)
     audit.record(session, actor, f"sign_in_{outcome.value}", detail=request.remote_addr or "")
     session.commit()
     if outcome is not accounts.SignIn.OK or user is None:

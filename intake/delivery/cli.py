@@ -31,6 +31,8 @@ def worker_command(once: bool) -> None:
 
     Runs until SIGTERM or Ctrl-C; the job in hand is finished and recorded first.
     """
+    # The app itself, not the proxy, for a worker that outlives this context. Flask types
+    # current_app as the Flask it stands for, so the proxy's own method is unknown to mypy.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     configure_logging(app)  # this process is BL Intake's, even under a host app
     worker = Worker(app)

@@ -34,7 +34,9 @@ class _TimedConnection(flask_mail.Connection):
     server's certificate (against INTAKE_SMTP_CA_BUNDLE, or the system's)."""
 
     def __init__(self, mail: flask_mail._Mail, timeout: float, ca_bundle: str | None) -> None:
-        super().__init__(mail)
+        # Flask-Mail annotates Connection(mail: Mail), but its own Mail.connect() passes the
+        # per-app _Mail settings, as we do; Connection only reads those settings.
+        super().__init__(mail)  # type: ignore[arg-type]
         self.timeout = timeout
         self.ca_bundle = ca_bundle
 
@@ -45,11 +47,13 @@ class _TimedConnection(flask_mail.Connection):
 
     def configure_host(self) -> smtplib.SMTP:
         # local_hostname: smtplib would otherwise ask DNS for our FQDN on every connection.
-        options = {"local_hostname": _HOSTNAME, "timeout": self.timeout}
+        server, port, timeout = self.mail.server, self.mail.port, self.timeout
         host = (
-            smtplib.SMTP_SSL(self.mail.server, self.mail.port, context=self.tls, **options)
+            smtplib.SMTP_SSL(
+                server, port, local_hostname=_HOSTNAME, timeout=timeout, context=self.tls
+            )
             if self.mail.use_ssl
-            else smtplib.SMTP(self.mail.server, self.mail.port, **options)
+            else smtplib.SMTP(server, port, local_hostname=_HOSTNAME, timeout=timeout)
         )
         try:
             if self.mail.use_tls:

@@ -19,6 +19,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from intake.db import rows_matched
 from intake.models import (
     DeliveryJob,
     JobKind,
@@ -152,10 +153,11 @@ def _ours(job: DeliveryJob, worker_id: str) -> ColumnElement[bool]:
 def _end_try(session: Session, job: DeliveryJob, worker_id: str, **values: object) -> bool:
     """Write a try's outcome on a job this worker still holds; False when its lease passed to
     another worker meanwhile. The caller commits (once for a whole batch)."""
-    result = session.execute(
-        update(DeliveryJob).where(_ours(job, worker_id)).values(locked_until=None, **values)
+    matched = rows_matched(
+        session,
+        update(DeliveryJob).where(_ours(job, worker_id)).values(locked_until=None, **values),
     )
-    return result.rowcount == 1
+    return matched == 1
 
 
 def mark_done(session: Session, job: DeliveryJob, worker_id: str, external_id: str | None) -> bool:
@@ -202,10 +204,11 @@ def requeue(session: Session, job_ids: Sequence[int] | None = None) -> int:
     condition = DeliveryJob.status == JobStatus.DEAD
     if job_ids is not None:
         condition = and_(condition, DeliveryJob.id.in_(job_ids))
-    result = session.execute(
+    requeued = rows_matched(
+        session,
         update(DeliveryJob)
         .where(condition)
-        .values(status=JobStatus.PENDING, attempts=0, next_attempt_at=utcnow(), finished_at=None)
+        .values(status=JobStatus.PENDING, attempts=0, next_attempt_at=utcnow(), finished_at=None),
     )
     session.commit()
-    return result.rowcount
+    return requeued

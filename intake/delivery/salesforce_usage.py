@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
 from crm_sync.client import SalesforceClient
+from intake.db import rows_matched
 from intake.models import SalesforceUsage
 
 ROW_ID = 1
@@ -46,7 +47,7 @@ def record_usage(session: Session, client: SalesforceClient) -> None:
         .values(values)
         .execution_options(synchronize_session=False)
     )
-    if session.execute(add).rowcount == 0:  # type: ignore[attr-defined]
+    if rows_matched(session, add) == 0:
         # The first record ever: make the row (another worker may just have), then add.
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         row = dialect.insert(SalesforceUsage).values(id=ROW_ID, api_requests=0)

@@ -64,16 +64,16 @@ class Snapshot:
 
 def read_snapshot(session: Session) -> Snapshot:
     snapshot = Snapshot()
-    for kind, count in session.execute(
+    for submission_kind, count in session.execute(
         select(Submission.kind, func.count()).group_by(Submission.kind)
     ):
-        snapshot.submissions[kind.value] = count
-    for kind, target, status, count in session.execute(
+        snapshot.submissions[submission_kind.value] = count
+    for job_kind, target, status, count in session.execute(
         select(DeliveryJob.kind, DeliveryJob.target, DeliveryJob.status, func.count()).group_by(
             DeliveryJob.kind, DeliveryJob.target, DeliveryJob.status
         )
     ):
-        snapshot.jobs[(kind.value, target.value, status.value)] = count
+        snapshot.jobs[(job_kind.value, target.value, status.value)] = count
     snapshot.backlog = backlog_by_channel(session)
     snapshot.salesforce = current_usage(session)
     return snapshot
@@ -104,8 +104,9 @@ def _families(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
     submissions = CounterMetricFamily(
         "intake_submissions", "Requests stored, per form", labels=["kind"]
     )
-    for kind in SubmissionKind:
-        submissions.add_metric([kind.value], snapshot.submissions.get(kind.value, 0))
+    for submission_kind in SubmissionKind:
+        count = snapshot.submissions.get(submission_kind.value, 0)
+        submissions.add_metric([submission_kind.value], count)
     yield submissions
 
     jobs = GaugeMetricFamily(
@@ -113,10 +114,10 @@ def _families(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
         "Delivery jobs per channel, target and status",
         labels=["channel", "target", "status"],
     )
-    for kind, target in sorted({(k, t) for k, t, _ in snapshot.jobs}):
+    for channel, target in sorted({(k, t) for k, t, _ in snapshot.jobs}):
         for status in JobStatus:
-            count = snapshot.jobs.get((kind, target, status.value), 0)
-            jobs.add_metric([kind, target, status.value], count)
+            count = snapshot.jobs.get((channel, target, status.value), 0)
+            jobs.add_metric([channel, target, status.value], count)
     yield jobs
 
     backlog = GaugeMetricFamily(
@@ -127,10 +128,10 @@ def _families(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
         "Age of the oldest pending or running delivery job (0 when there is none)",
         labels=["channel"],
     )
-    for kind in JobKind:
-        waiting = snapshot.backlog.get(kind, Backlog())
-        backlog.add_metric([kind.value], waiting.count)
-        oldest.add_metric([kind.value], waiting.age_seconds(now))
+    for job_kind in JobKind:
+        waiting = snapshot.backlog.get(job_kind, Backlog())
+        backlog.add_metric([job_kind.value], waiting.count)
+        oldest.add_metric([job_kind.value], waiting.age_seconds(now))
     yield backlog
     yield oldest
 

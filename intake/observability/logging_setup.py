@@ -70,7 +70,7 @@ def json_formatter() -> JsonFormatter:
     )
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler[TextIO]):
     """Writes to whatever sys.stderr is when a line is logged (as logging's last resort
     does), so a replaced stderr (a test's capture, a CLI runner) gets the lines."""
 
@@ -78,7 +78,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         logging.Handler.__init__(self)
 
     @property
-    def stream(self) -> TextIO:  # type: ignore[override]
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from intake import audit
+from intake.db import rows_matched
 from intake.models import (
     WAITING_ORDER,
     AuditEvent,
@@ -163,7 +164,7 @@ def anonymise(session: Session, submission: Submission, reason: str) -> tuple[in
     return cancelled, cancelled_order
 
 
-def _changed(session: Session, statement: ReturningUpdate[tuple[int]]) -> int:
+def _changed(session: Session, statement: ReturningUpdate[int]) -> int:
     """How many rows the UPDATE … RETURNING changed; the session's copies of only those rows
     take the new values (others may be stale, but are not written back)."""
     fetch = {"synchronize_session": "fetch"}
@@ -179,7 +180,7 @@ class PurgeResult(Anonymised):
     oldest_kept: Submission | None = None  # the oldest submission that still has personal data
 
 
-def _older_than(cutoff: datetime) -> Select[tuple[Submission]]:
+def _older_than(cutoff: datetime) -> Select[Submission]:
     return select(Submission).where(
         Submission.created_at < cutoff, Submission.anonymised_at.is_(None)
     )
@@ -301,7 +302,8 @@ def erase_again(session: Session, submission_id: int) -> int:
     """Queue the submission's finished lead deletion again, due now, when an upsert may have
     made the lead after the deletion looked for it; how many (none after a purge, which
     queues no deletion, or while the deletion has yet to run). The caller commits."""
-    return session.execute(
+    return rows_matched(
+        session,
         update(DeliveryJob)
         .where(
             DeliveryJob.submission_id == submission_id,
@@ -314,8 +316,8 @@ def erase_again(session: Session, submission_id: int) -> int:
             next_attempt_at=utcnow(),
             finished_at=None,
             locked_until=None,
-        )
-    ).rowcount
+        ),
+    )
 
 
 def erase_person(session: Session, address: str, key: str) -> Anonymised:

@@ -26,6 +26,7 @@ from intake.privacy.anonymise import (
     submissions_of,
 )
 from intake.privacy.export import export_person
+from intake.settings import secret_key
 from intake.staff.accounts import find as find_staff
 from intake.state import current_intake
 from intake.timefmt import DANISH_TIME
@@ -101,7 +102,7 @@ def person_export(email: str, output: Path | None) -> None:
         data = export_person(session, email)
         references = [s["reference"] for s in data["submissions"]]
         detail = (
-            f"E-mail-nøgle {address_key(email, current_app.secret_key)}: "
+            f"E-mail-nøgle {address_key(email, secret_key(current_app))}: "
             f"{counted(len(references), 'henvendelse', 'henvendelser')} eksporteret "
             f"({', '.join(references) or 'ingen'})"
             + ("; også en back office-konto." if data["staff_account"] else ".")
@@ -131,7 +132,7 @@ def person_erase(email: str, yes: bool) -> None:
     down); a lead already converted to a contact is left alone and reported in the job's
     outcome (/admin/deliveries/) and the audit log. Exit status 1 when nothing is found.
     """
-    key = address_key(email, current_app.secret_key)
+    key = address_key(email, secret_key(current_app))
     with current_intake().database.sessionmaker() as session:
         found = submissions_of(session, email)
         if find_staff(session, email) is not None:

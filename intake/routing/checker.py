@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -366,6 +366,6 @@ class _Checker:
         return result
 
 
-def _is_kreds(value: object) -> bool:
+def _is_kreds(value: object) -> TypeGuard[int]:
     # bool is a subclass of int in Python; "kreds = true" is a mistake, not kreds 1.
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
