@@ -108,6 +108,21 @@ def test_signed_out_visitors_are_sent_to_sign_in(app, values):
     assert problems == []
 
 
+def test_signed_out_visitors_without_a_token_are_sent_to_sign_in_too(app, values):
+    """The sign-in comes before the CSRF check: a post without a token shows no page of the
+    back office (not even a form shown again with the refusal), only the way to sign in."""
+    client = app.test_client()
+    problems = []
+    for target in targets(app, values):
+        if target.method != "POST":
+            continue
+        response = client.post(target.path, data={"csrf_token": "forfalsket"})
+        location = response.headers.get("Location", "")
+        if response.status_code != 302 or not location.startswith("/admin/login"):
+            problems.append(f"{target}: {response.status_code} {location}")
+    assert problems == []
+
+
 def _check_signed_in(client: Any, target: Target, response: Any) -> str | None:
     """A redirect to sign in, or a session that a request ended, would hide a wrong answer."""
     if target.endpoint == LOGOUT:
