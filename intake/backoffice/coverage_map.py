@@ -176,7 +176,7 @@ def coverage_map_svg(
         f'<rect x="{inset_x}" y="{inset_y}" width="{inset_w}" height="{inset_h}" '
         f'fill="none" stroke="{INK}" stroke-width="1"/>',
         f'<text x="{inset_x + inset_w / 2}" y="{inset_y + inset_h - 8}" text-anchor="middle" '
-        f'font-family="sans-serif" font-size="16" fill="{INK}" aria-hidden="true">Bornholm</text>',
+        f'font-family="sans-serif" font-size="22" fill="{INK}" aria-hidden="true">Bornholm</text>',
         f'<g stroke="{BORDER}" stroke-width="1" stroke-linejoin="round" fill-rule="evenodd">',
     ]
     for row in rows:

@@ -67,14 +67,16 @@ def test_no_page_breaks_the_policy(watched, live_server, client, staff_users):
     for path in [
         "/admin/orders/",
         "/admin/catalogue/",
-        "/admin/overview",  # the map: SVG drawn by the server
         "/admin/municipalities/492",
         "/admin/slips",
         "/admin/labels",  # its own stylesheet for the label sheet
+        "/admin/overview",  # the map: SVG drawn by the server
     ]:
         watched.open(live_server + path)
     # The charts fit a phone's width through admin.css, not a style attribute.
     page.set_viewport_size({"width": 375, "height": 740})
     width = page.eval_on_selector("svg.chart", "el => el.getBoundingClientRect().width")
     assert width <= 375
+    width = page.eval_on_selector("svg.coverage-map", "el => el.getBoundingClientRect().width")
+    assert 300 <= width <= 375
     assert watched.violations == []
