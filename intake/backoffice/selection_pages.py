@@ -81,7 +81,9 @@ def orders_selection() -> Response:
     return redirect(back_to_list(), code=303)
 
 
-def _ship_page(chosen: list[Submission], form: object, status: int = 200) -> tuple[str, int]:
+def _ship_page(
+    chosen: list[Submission], form: object, status: int = 200, notice: str | None = None
+) -> tuple[str, int]:
     html = render_template(
         "intake/admin/ship_selection.html",
         orders=chosen,
@@ -89,17 +91,17 @@ def _ship_page(chosen: list[Submission], form: object, status: int = 200) -> tup
         note_field=note_field,
         labels=ORDER_STATUSES,
         waiting=WAITING_ORDER,
+        notice=notice,
     )
     return html, status
 
 
 def _ship_again(notice: str) -> str:
-    """The page as posted (its notes kept), after a refused CSRF token."""
+    """The page as posted (its notes kept), with the refusal on top, after a refused CSRF
+    token: nothing was shipped."""
     chosen = order_search.orders_by_reference(get_session(), selected_references())
     form = ship_selection_form([order.reference for order in chosen])()
-    html, _ = _ship_page(chosen, form, 400)
-    flash(notice)
-    return html
+    return _ship_page(chosen, form, 400, notice)[0]
 
 
 @bp.route("/orders/ship", methods=["GET", "POST"])

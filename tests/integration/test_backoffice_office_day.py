@@ -310,3 +310,22 @@ def test_the_return_address_is_a_setting(build_app, staff_users, db):
     place(client)
     html = client.get("/admin/slips").get_data(as_text=True)
     assert "Afs.: BL Pjeceekspedition, Postboks 2070, 1013 København K" in html
+
+
+def test_a_stale_token_on_the_ship_page_keeps_the_notes_and_ships_nothing(office, db, three):
+    first, second, _ = three
+    before = (statuses(db), counted(db))
+    response = office.post(
+        "/admin/orders/ship",
+        data={
+            "csrf_token": "udløbet",
+            "reference": [first, second],
+            f"note-{first}": "Pakke 1 af 2 – Ærø",
+        },
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "sikkerhedsnøglen manglede eller var udløbet" in html
+    assert 'value="Pakke 1 af 2 – Ærø"' in html  # what was typed comes back
+    assert f'id="note-{second}"' in html
+    assert (statuses(db), counted(db)) == before
