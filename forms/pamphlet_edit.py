@@ -1,12 +1,14 @@
 """The back office's catalogue form: add a pamphlet, or edit one.
 
 The slug names the public form's field (`quantity-<slug>`) and the edit page's address, so
-it is chosen once, when the pamphlet is added, and never changed (`NewPamphletForm`).
+it is chosen once, when the pamphlet is added, and never changed (`NewPamphletForm`); left
+empty, it is made from the title.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -119,8 +121,51 @@ class PamphletForm(FormFieldsOnly):
             return None
 
 
+SLUG_MAX = 64
+_DANISH_LETTERS = (("æ", "ae"), ("ø", "oe"), ("å", "aa"))
+
+
+def slug_from_title(title: str) -> str:
+    """A short name made from a title: "Kommunesamarbejde – Hvorfor og hvordan?" →
+    "kommunesamarbejde-hvorfor-og-hvordan". Æ, ø and å are spelled ae, oe and aa, as Danish
+    web addresses write them; other accents are dropped; at most SLUG_MAX letters, cut
+    between words."""
+    text = title.lower()
+    for letter, spelled in _DANISH_LETTERS:
+        text = text.replace(letter, spelled)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = ""
+    for word in re.findall(r"[a-z0-9]+", text):
+        longer = f"{slug}-{word}" if slug else word
+        if len(longer) > SLUG_MAX:
+            return slug or word[:SLUG_MAX]  # one word longer than that is cut
+        slug = longer
+    return slug
+
+
+def unique_slug(base: str, taken: Callable[[str], bool]) -> str:
+    """`base`, or `base-2`, `base-3` … : the first that no pamphlet has and no path needs."""
+    candidate, number = base, 1
+    while candidate in RESERVED_SLUGS or taken(candidate):
+        number += 1
+        suffix = f"-{number}"
+        candidate = base[: SLUG_MAX - len(suffix)].rstrip("-") + suffix
+    return candidate
+
+
 def _slug(form: NewPamphletForm, field: Field) -> None:
     value = field.data or ""
+    if not value:  # left empty: made from the title (when the title is there to make it from)
+        if not form.title.data:
+            raise StopValidation()
+        derived = slug_from_title(form.title.data)
+        if not derived:
+            raise StopValidation(
+                "Titlen har ingen bogstaver eller tal at lave et kort navn af. Skriv et kort "
+                "navn, fx pjece-2027."
+            )
+        field.data = unique_slug(derived, form.slug_taken)
+        return
     if not SLUG.fullmatch(value):
         raise ValidationError(
             "Brug kun små bogstaver a–z, tal og bindestreger, fx kommunesamarbejde."
@@ -132,15 +177,18 @@ def _slug(form: NewPamphletForm, field: Field) -> None:
 
 
 class NewPamphletForm(PamphletForm):
-    """Adding a pamphlet: the same fields plus its slug, checked for uniqueness."""
+    """Adding a pamphlet: the same fields plus its slug, made from the title unless typed,
+    and checked for uniqueness."""
 
     slug = StringField(
-        "Kort navn",
+        "Kort navn (valgfrit)",
         filters=[clean_line],
-        validators=[InputRequired("Skriv et kort navn til pjecen."), max_length(64), _slug],
+        validators=[max_length(SLUG_MAX), _slug],
         description=(
-            "Små bogstaver a–z, tal og bindestreger, fx kommunesamarbejde. Det bliver navnet på "
-            "feltet i bestillingsformularen og kan ikke ændres bagefter."
+            "Laves ud fra titlen, hvis du lader feltet stå tomt (fx „Kommunesamarbejde – "
+            "Hvorfor og hvordan?“ → kommunesamarbejde-hvorfor-og-hvordan). Små bogstaver a–z, "
+            "tal og bindestreger. Det bliver navnet på feltet i bestillingsformularen og kan "
+            "ikke ændres bagefter."
         ),
     )
 

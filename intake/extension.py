@@ -19,9 +19,12 @@ from intake.backoffice import blueprint as backoffice
 from intake.backoffice import (  # noqa: F401 - each adds its pages to the back office's blueprint
     catalogue_pages,
     delivery_pages,
+    municipality_pages,
     order_pages,
     overview_page,
+    selection_pages,
     sign_in_pages,
+    slip_pages,
 )
 from intake.backoffice.access import init_login
 from intake.db import Database, close_session
@@ -33,6 +36,7 @@ from intake.delivery.salesforce_erasure import SalesforceErasureChannel
 from intake.monitoring import endpoints, metrics
 from intake.observability import request_log
 from intake.observability.log_context import CONTEXT_FILTER
+from intake.postal import address_lines
 from intake.privacy import cli as privacy_cli
 from intake.public import pages as public_pages
 from intake.routing import cli as routing_cli
@@ -121,6 +125,7 @@ class Intake:
             Mail(app)
         app.teardown_appcontext(close_session)
         app.add_template_filter(danish_time, "intake_time")
+        app.add_template_filter(address_lines, "intake_address")
         # On our blueprints only: headers and the body limit (before each blueprint's own CSRF
         # check reads the body), request ids and request lines.
         security_headers.init_security(app)

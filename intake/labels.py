@@ -4,7 +4,7 @@ their labels from here; dicts keep the order the forms show them in."""
 
 from __future__ import annotations
 
-from intake.models import JobKind, JobStatus, JobTarget, OrderStatus
+from intake.models import JobKind, JobStatus, JobTarget, OrderStatus, StaffRole
 
 # The start-up form's topics and its "do you already have a cooperation?" answers.
 TOPICS: dict[str, str] = {
@@ -64,4 +64,19 @@ ROUTING_STATUSES: dict[str, str] = {
     "inferred": "udledt",
     "likely": "sandsynlig",
     "guess": "gæt",
+}
+
+# Staff roles, as the back office names them.
+STAFF_ROLES: dict[StaffRole, str] = {
+    StaffRole.OFFICE: "pjeceekspedition",
+    StaffRole.ADMIN: "administrator",
+}
+
+# How far a municipality has come towards a municipal cooperation (the overview's map), as it
+# follows "31 af 98 kommuner …" (intake.backoffice.coverage.Stage).
+COVERAGE_STAGES: dict[str, str] = {
+    "cooperation": "har et kommunesamarbejde",
+    "startup": "har bedt om opstartshjælp",
+    "ordered": "har bestilt pjecer",
+    "nothing": "har ikke henvendt sig endnu",
 }

@@ -56,6 +56,11 @@ SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "INTAKE_LOGIN_MAX_FAILURES": (5, int),  # wrong passwords in a row before a lockout
     "INTAKE_LOGIN_LOCK_MINUTES": (15.0, float),
     "INTAKE_ADMIN_PAGE_SIZE": (50, int),
+    # The sender on address labels: its lines separated by commas (or newlines).
+    "INTAKE_RETURN_ADDRESS": (
+        "BL – Danmarks Almene Boliger, Studiestræde 50, 1554 København V",
+        str,
+    ),
     # Logs and metrics (intake.observability): JSON lines instead of text (the
     # standalone app and the worker command; a host app keeps its own logging), and who may
     # read /metrics: addresses and networks, comma-separated; "" is nobody. Checked at start.

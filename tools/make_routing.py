@@ -60,7 +60,7 @@ HEADER = """\
 #                                      municipalities in that area were matched to it
 #                         "likely"     strong circumstantial evidence, but no source names it
 #                         "guess"      no source; drawn along the old county and region lines
-#   note                where the kreds comes from
+#   note                where the kreds comes from, in Danish (the back office shows it)
 #
 # When BL confirms a municipality's kreds, set its kreds, set status = "confirmed" and write
 # the source in note. `routing check` lists every entry that is not confirmed yet.

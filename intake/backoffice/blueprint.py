@@ -8,6 +8,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from intake.backoffice.access import Staff, require_sign_in
+from intake.labels import STAFF_ROLES
 from intake.models import StaffRole
 from intake.paths import templates_dir
 from intake.web import csrf, error_pages
@@ -49,14 +50,15 @@ def too_many(error: Exception) -> tuple[str, int]:
 
 @bp.context_processor
 def admin_context() -> dict[str, object]:
-    """The back office's menu (the pages that exist and that the signed-in role may see), and
-    `csrf_token()` for the forms behind its action buttons."""
+    """The back office's menu (the pages that exist and that the signed-in role may see),
+    `csrf_token()` for the forms behind its action buttons, and the roles' Danish names."""
+    shared = {"csrf_token": generate_csrf, "staff_roles": STAFF_ROLES}
     if not current_user.is_authenticated or not isinstance(current_user, Staff):
-        return {"admin_navigation": [], "csrf_token": generate_csrf}
+        return {"admin_navigation": [], **shared}
     pages = current_app.view_functions
     navigation = [
         (endpoint, label)
         for endpoint, label, role in NAVIGATION
         if endpoint in pages and current_user.has(role)
     ]
-    return {"admin_navigation": navigation, "csrf_token": generate_csrf}
+    return {"admin_navigation": navigation, **shared}

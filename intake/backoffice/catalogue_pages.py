@@ -137,7 +137,7 @@ def catalogue_new() -> Response | str | tuple[str, int]:
         session, current_user.email, "pamphlet_created", detail=f"{pamphlet.slug}: {settings}"
     )
     session.commit()
-    flash(f"Pjecen „{pamphlet.title}“ er tilføjet.")
+    flash(f"Pjecen „{pamphlet.title}“ er tilføjet med det korte navn „{pamphlet.slug}“.")
     return redirect(url_for(".catalogue"))
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from intake.labels import COVERAGE_STAGES
 from intake.models import OrderStatus, Submission, SubmissionKind
 from intake.routing.model import Municipality
 from intake.timefmt import DANISH_TIME
@@ -122,17 +123,21 @@ def requests_per_kreds(session: Session, starts: datetime, ends: datetime) -> di
     return result
 
 
-class State(enum.Enum):
-    """How far a municipality has come, strongest signal first."""
+class Stage(enum.Enum):
+    """How far a municipality has come towards BL's aim, a municipal cooperation: the stages,
+    strongest first. `Signals.stage` is the one place that decides a municipality's stage;
+    a new stage (say, from what the CRM knows) is a member here, a rule there, a label in
+    intake.labels.COVERAGE_STAGES and a colour in coverage_map.STAGE_COLOURS."""
 
-    COOPERATION = "samarbejde findes"
-    STARTUP = "bedt om opstartshjælp"
-    ORDERED = "bestilt pjecer"
-    NOTHING = "intet endnu"
+    COOPERATION = "cooperation"  # a start-up request said a cooperation exists already
+    STARTUP = "startup"  # asked for start-up help
+    ORDERED = "ordered"  # ordered pamphlets (an order not cancelled)
+    NOTHING = "nothing"
 
     @property
     def label(self) -> str:
-        return self.value
+        """What the stage means, in Danish, to follow "N kommuner …"."""
+        return COVERAGE_STAGES[self.value]
 
 
 @dataclass(frozen=True)
@@ -145,33 +150,35 @@ class Signals:
     orders: int = 0  # pamphlet orders that were not cancelled
 
     @property
-    def state(self) -> State:
+    def stage(self) -> Stage:
         if self.cooperation:
-            return State.COOPERATION
+            return Stage.COOPERATION
         if self.startup_requests:
-            return State.STARTUP
+            return Stage.STARTUP
         if self.orders:
-            return State.ORDERED
-        return State.NOTHING
+            return Stage.ORDERED
+        return Stage.NOTHING
 
 
-def signals_by_municipality(session: Session) -> dict[str, Signals]:
-    """One GROUP BY over all submissions: the signals of every municipality with a request."""
+def signals_by_municipality(session: Session, code: str | None = None) -> dict[str, Signals]:
+    """One GROUP BY over all submissions (or one municipality's): the signals of every
+    municipality with a request."""
     startup = Submission.kind == SubmissionKind.STARTUP_HELP
     live_order = and_(
         Submission.kind == SubmissionKind.PAMPHLET_ORDER,
         or_(Submission.order_status.is_(None), Submission.order_status != OrderStatus.CANCELLED),
     )
     said_yes = and_(startup, Submission.existing_cooperation == "yes")
-    rows = session.execute(
-        select(
-            Submission.municipality_code,
-            func.count(case((said_yes, 1))),
-            func.count(case((startup, 1))),
-            func.max(case((startup, Submission.created_at))),
-            func.count(case((live_order, 1))),
-        ).group_by(Submission.municipality_code)
-    )
+    query = select(
+        Submission.municipality_code,
+        func.count(case((said_yes, 1))),
+        func.count(case((startup, 1))),
+        func.max(case((startup, Submission.created_at))),
+        func.count(case((live_order, 1))),
+    ).group_by(Submission.municipality_code)
+    if code is not None:
+        query = query.where(Submission.municipality_code == code)
+    rows = session.execute(query)
     return {
         code: Signals(
             cooperation=yes > 0, startup_requests=asked, latest_startup=latest, orders=orders
@@ -186,8 +193,8 @@ class Coverage:
     signals: Signals
 
     @property
-    def state(self) -> State:
-        return self.signals.state
+    def stage(self) -> Stage:
+        return self.signals.stage
 
 
 def coverage(municipalities: Iterable[Municipality], signals: dict[str, Signals]) -> list[Coverage]:
@@ -199,19 +206,40 @@ def coverage(municipalities: Iterable[Municipality], signals: dict[str, Signals]
 
 
 @dataclass(frozen=True)
+class StageCount:
+    """How many municipalities are at one stage, and their share of all, in whole percent."""
+
+    stage: Stage
+    municipalities: int
+    of: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.municipalities / self.of) if self.of else 0
+
+
+def stage_counts(rows: Sequence[Coverage]) -> list[StageCount]:
+    """Every stage, strongest first, with its number of municipalities (the headline)."""
+    return [
+        StageCount(stage, sum(1 for row in rows if row.stage is stage), len(rows))
+        for stage in Stage
+    ]
+
+
+@dataclass(frozen=True)
 class KredsCoverage:
     kreds: int
-    states: dict[State, int]
+    stages: dict[Stage, int]
 
     @property
     def municipalities(self) -> int:
-        return sum(self.states.values())
+        return sum(self.stages.values())
 
 
 def coverage_per_kreds(rows: Iterable[Coverage]) -> list[KredsCoverage]:
-    """How many municipalities of each kreds (as the routing has it now) are in each state."""
-    per_kreds: dict[int, dict[State, int]] = {}
+    """How many municipalities of each kreds (as the routing has it now) are at each stage."""
+    per_kreds: dict[int, dict[Stage, int]] = {}
     for row in rows:
-        states = per_kreds.setdefault(row.municipality.kreds, dict.fromkeys(State, 0))
-        states[row.state] += 1
+        stages = per_kreds.setdefault(row.municipality.kreds, dict.fromkeys(Stage, 0))
+        stages[row.stage] += 1
     return [KredsCoverage(kreds, per_kreds[kreds]) for kreds in sorted(per_kreds)]

@@ -1,4 +1,4 @@
-"""The back office's order pages: the list, one order and its actions, the CSV, the slips.
+"""The back office's order pages: the list, one order and its actions, the CSV.
 
 The life cycle itself (what may follow what, stock, the e-mail) lives in intake.order_lifecycle;
 these views only read the request and say in Danish what happened (the CSRF token is checked
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -26,32 +27,51 @@ from intake.models import StaffRole, Submission
 from intake.timefmt import DANISH_TIME
 
 
-def _filters() -> tuple[str, str]:
-    """The list's ?status= and ?q=, as given (an unknown status shows every order)."""
-    return request.args.get("status", "").strip(), request.args.get("q", "").strip()[:200]
+def list_filters() -> order_search.Filters:
+    """The list's ?status=, ?received=today and ?q=. Without a status the list shows what
+    waits, and a search looks through every order; an unknown status is taken as none."""
+    q = request.args.get("q", "").strip()[:200]
+    asked = request.args.get("status", "").strip()
+    status = asked if asked in order_search.KNOWN_STATUSES else ""
+    return order_search.Filters(
+        status=status or (order_search.EVERY if q else order_search.DEFAULT_STATUS),
+        today=request.args.get("received") == order_search.TODAY,
+        q=q,
+    )
+
+
+def list_url(filters: order_search.Filters, **changes: Any) -> str:
+    """The order list with these filters (and any changed), for links and redirects."""
+    values: dict[str, Any] = {
+        "status": filters.status,
+        "received": order_search.TODAY if filters.today else None,
+        "q": filters.q or None,
+    }
+    values.update(changes)
+    return url_for("intake_admin.orders", **values)
 
 
 @bp.get("/orders/", endpoint="orders")
 @requires(StaffRole.OFFICE)
 def orders_list() -> str:
-    status, q = _filters()
+    filters = list_filters()
     session = get_session()
     found = order_search.search_orders(
         session,
-        status=status,
-        q=q,
+        filters,
         page=request.args.get("page", 1, type=int) or 1,
         page_size=max(1, int(current_app.config["INTAKE_ADMIN_PAGE_SIZE"])),
     )
     return render_template(
         "intake/admin/orders.html",
         found=found,
-        status=status,
-        q=q,
-        filters=order_search.STATUS_FILTERS,
-        counts=order_search.filter_counts(session),
+        filters=filters,
+        status_filters=order_search.STATUS_FILTERS,
+        counts=order_search.filter_counts(session, filters),
         labels=ORDER_STATUSES,
         total_quantity=orders.total_quantity,
+        list_url=list_url,
+        today=order_search.TODAY,
     )
 
 
@@ -71,6 +91,7 @@ def order(reference: str) -> str:
         ship_form=ShipForm(formdata=None),
         cancel_form=CancelForm(formdata=None),
         total_quantity=orders.total_quantity(found),
+        admin_role=StaffRole.ADMIN,
     )
 
 
@@ -129,38 +150,13 @@ def order_cancel(reference: str) -> Response | tuple[str, int]:
 @requires(StaffRole.OFFICE)
 def orders_csv() -> Response:
     """Every order that matches the list's filters (all pages), for Excel."""
-    status, q = _filters()
-    body = order_csv.orders_csv(order_search.all_matching(get_session(), status=status, q=q))
+    body = order_csv.orders_csv(order_search.all_matching(get_session(), list_filters()))
     filename = order_csv.csv_filename(datetime.now(DANISH_TIME))
     response = current_app.response_class(body, content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-@bp.get("/orders/<reference>/slip")
-@requires(StaffRole.OFFICE)
-def slip(reference: str) -> str:
-    found = _order_or_404(reference)
-    return _slips([found], f"Pakkeseddel {found.reference}")
-
-
-@bp.get("/slips")
-@requires(StaffRole.OFFICE)
-def slips() -> str:
-    return _slips(order_search.waiting_orders(get_session()), "Pakkesedler for ventende ordrer")
-
-
-def _slips(chosen: list[Submission], title: str) -> str:
-    return render_template(
-        "intake/admin/slips.html",
-        orders=chosen,
-        title=title,
-        labels=ORDER_STATUSES,
-        total_quantity=orders.total_quantity,
-        printed_at=datetime.now(DANISH_TIME),
-    )
 
 
 # -- Helpers --------------------------------------------------------------------------------

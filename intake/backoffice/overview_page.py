@@ -1,7 +1,9 @@
-"""The back office: the overview page (requests per week and per kreds, coverage, routing).
+"""The back office: the overview page. First what BL's director asks — how near is a
+municipal cooperation in every municipality: the headline in numbers and percentages and the
+map —, then requests per week and per kreds, and the 98-row tables folded away.
 
-The numbers come from coverage.py, the charts from charts.py; this module only reads the
-query, puts the pieces together in Danish and renders the page.
+The numbers come from coverage.py, the charts from charts.py, the map from coverage_map.py;
+this module only reads the query, puts the pieces together in Danish and renders the page.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import render_template, request
+from flask import render_template, request, url_for
+from flask_login import current_user
 from markupsafe import Markup
 
 from intake.backoffice.access import requires
@@ -18,7 +21,7 @@ from intake.backoffice.blueprint import bp
 from intake.backoffice.charts import Series, bar_chart_svg
 from intake.backoffice.coverage import (
     Counts,
-    State,
+    Stage,
     Week,
     coverage,
     coverage_per_kreds,
@@ -26,7 +29,9 @@ from intake.backoffice.coverage import (
     requests_per_kreds,
     requests_per_week,
     signals_by_municipality,
+    stage_counts,
 )
+from intake.backoffice.coverage_map import CREDIT, STAGE_COLOURS, coverage_map_svg
 from intake.db import get_session
 from intake.labels import ROUTING_STATUSES
 from intake.models import StaffRole, utcnow
@@ -129,6 +134,17 @@ def overview() -> str:
     )
 
     municipalities = coverage(routing.municipalities.values(), signals_by_municipality(session))
+    stages = stage_counts(municipalities)
+    coverage_map = coverage_map_svg(
+        municipalities,
+        link=lambda code: url_for("intake_admin.municipality", code=code),
+        title="Danmarks 98 kommuner efter, hvor langt de er med et kommunesamarbejde",
+        description=(
+            "Kort over kommunerne, hver farvet efter sit stadie; Bornholm er vist i en boks "
+            "øverst til højre. Hver kommune er et link til dens henvendelser. Tallene står i "
+            "tabellen under kortet."
+        ),
+    )
     routes = [routing.route(code) for code in sorted(routing.municipalities)]
     return render_template(
         "intake/admin/overview.html",
@@ -141,12 +157,16 @@ def overview() -> str:
         per_kreds=per_kreds,
         kreds_total=summed(row.counts for row in per_kreds),
         kreds_chart=kreds_chart,
-        states=list(State),
-        cooperation=State.COOPERATION,
+        stages=stages,
+        all_stages=list(Stage),
+        stage_colours=STAGE_COLOURS,
+        coverage_map=coverage_map,
+        map_credit=CREDIT,
         municipalities=municipalities,
         coverage_per_kreds=coverage_per_kreds(municipalities),
         routes=routes,
         unconfirmed=len(routing.unconfirmed()),
         status_labels=ROUTING_STATUSES,
         danish_date=danish_date,
+        is_admin=current_user.has(StaffRole.ADMIN),
     )

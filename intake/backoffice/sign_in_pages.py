@@ -41,7 +41,8 @@ def safe_next(target: str | None) -> str | None:
 
 
 def home_for(user: Staff) -> str:
-    return url_for("intake_admin.index")
+    """Where staff land after signing in: the orders waiting to be packed and shipped."""
+    return url_for("intake_admin.orders")
 
 
 def _sign_in_again(notice: str) -> str:
@@ -96,5 +97,6 @@ def logout() -> Response:
 
 @bp.get("/")
 @requires(StaffRole.OFFICE)
-def index() -> str:
-    return render_template("intake/admin/index.html")
+def index() -> Response:
+    """The back office's address: its first page is the waiting orders."""
+    return redirect(home_for(current_user))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.support.helpers import VALID_HELP, submit
+from tests.support.helpers import VALID_HELP, VALID_ORDER, submit
 from tests.support.staff import OFFICE_EMAIL, STAFF_PASSWORD
 
 
@@ -54,6 +54,7 @@ def watched(browser: Browser) -> Iterator[Watched]:
 
 def test_no_page_breaks_the_policy(watched, live_server, client, staff_users):
     receipt = submit(client, "/opstartshjaelp/", VALID_HELP).headers["Location"]
+    assert submit(client, "/pjecer/", VALID_ORDER).status_code == 303  # a slip and a label
     for path in ["/pjecer/", "/opstartshjaelp/", receipt]:
         watched.open(live_server + path)
     watched.open(live_server + "/kvittering/forkert", status=404)
@@ -62,11 +63,20 @@ def test_no_page_breaks_the_policy(watched, live_server, client, staff_users):
     page.get_by_label("E-mail").fill(OFFICE_EMAIL)
     page.get_by_label("Adgangskode").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Log ind").click()
-    page.wait_for_url(live_server + "/admin/")
-    for path in ["/admin/orders/", "/admin/catalogue/", "/admin/overview"]:
+    page.wait_for_url(live_server + "/admin/orders/")
+    for path in [
+        "/admin/orders/",
+        "/admin/catalogue/",
+        "/admin/municipalities/492",
+        "/admin/slips",
+        "/admin/labels",  # its own stylesheet for the label sheet
+        "/admin/overview",  # the map: SVG drawn by the server
+    ]:
         watched.open(live_server + path)
     # The charts fit a phone's width through admin.css, not a style attribute.
     page.set_viewport_size({"width": 375, "height": 740})
     width = page.eval_on_selector("svg.chart", "el => el.getBoundingClientRect().width")
     assert width <= 375
+    width = page.eval_on_selector("svg.coverage-map", "el => el.getBoundingClientRect().width")
+    assert 300 <= width <= 375
     assert watched.violations == []

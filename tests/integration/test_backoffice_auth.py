@@ -10,15 +10,16 @@ from tests.support.staff import ADMIN_EMAIL, OFFICE_EMAIL, STAFF_PASSWORD, sign_
 
 
 def test_signing_in_and_out(client, staff_users, db):
-    assert client.get("/admin/").status_code == 302
+    assert client.get("/admin/").headers["Location"].startswith("/admin/login")
     response = sign_in(client, OFFICE_EMAIL.upper())  # e-mail case does not matter
     assert response.status_code == 302
-    assert response.headers["Location"] == "/admin/"
-    page = client.get("/admin/").get_data(as_text=True)
-    assert "bwj@bl.dk (office)" in page
+    assert response.headers["Location"] == "/admin/orders/"  # the waiting orders
+    assert client.get("/admin/").headers["Location"] == "/admin/orders/"
+    page = client.get("/admin/orders/").get_data(as_text=True)
+    assert "bwj@bl.dk (pjeceekspedition)" in page
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     assert client.post("/admin/logout", data={"csrf_token": token}).status_code == 302
-    assert client.get("/admin/").status_code == 302
+    assert client.get("/admin/orders/").status_code == 302
     actions = db.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions == ["sign_in_ok", "sign_out"]
 
@@ -34,7 +35,7 @@ def test_a_wrong_password_or_unknown_user_get_the_same_answer(client, staff_user
     response = sign_in(client, email, "forkert-kodeord")
     assert response.status_code == 200
     assert "Forkert e-mail eller adgangskode." in response.get_data(as_text=True)
-    assert client.get("/admin/").status_code == 302
+    assert client.get("/admin/orders/").status_code == 302
 
 
 def test_repeated_failures_lock_the_account(client, staff_users, db):
@@ -42,7 +43,7 @@ def test_repeated_failures_lock_the_account(client, staff_users, db):
         sign_in(client, OFFICE_EMAIL, "forkert-kodeord")
     refused = sign_in(client, OFFICE_EMAIL)  # even the right password, for now
     assert "Kontoen er spærret" in refused.get_data(as_text=True)
-    assert client.get("/admin/").status_code == 302
+    assert client.get("/admin/orders/").status_code == 302
     assert db.scalars(select(StaffUser.locked_until).where(StaffUser.email == OFFICE_EMAIL)).one()
     assert "sign_in_locked" in db.scalars(select(AuditEvent.action)).all()
 
@@ -58,16 +59,16 @@ def test_sign_in_posts_are_rate_limited_per_address(build_app, staff_users):
 def test_a_post_without_csrf_is_refused(client, staff_users):
     response = client.post("/admin/login", data={"email": OFFICE_EMAIL, "password": STAFF_PASSWORD})
     assert response.status_code == 400
-    assert client.get("/admin/").status_code == 302
+    assert client.get("/admin/orders/").status_code == 302
 
 
 @pytest.mark.parametrize(
     ("target", "expected"),
     [
-        ("/admin/", "/admin/"),
-        ("https://evil.example/", "/admin/"),
-        ("//evil.example/", "/admin/"),
-        ("/\\evil.example", "/admin/"),
+        ("/admin/overview", "/admin/overview"),
+        ("https://evil.example/", "/admin/orders/"),
+        ("//evil.example/", "/admin/orders/"),
+        ("/\\evil.example", "/admin/orders/"),
     ],
 )
 def test_next_only_goes_to_our_own_paths(client, staff_users, target, expected):
@@ -99,7 +100,7 @@ def test_users_create_reads_the_password_from_stdin(app, db):
 
 
 def test_admin_signs_in_too(admin):
-    assert "it@bl.dk (admin)" in admin.get("/admin/").get_data(as_text=True)
+    assert "it@bl.dk (administrator)" in admin.get("/admin/orders/").get_data(as_text=True)
 
 
 def test_an_unknown_role_is_refused_by_the_command(app):

@@ -87,14 +87,34 @@ def test_adding_a_pamphlet_puts_it_on_the_form_and_in_the_audit_log(office, clie
         2,
         False,
     )
-    assert "Pjecen „Styringsdialog – sådan gør I“ er tilføjet." in office.get(
-        "/admin/catalogue/"
-    ).get_data(as_text=True)
+    assert (
+        "Pjecen „Styringsdialog – sådan gør I“ er tilføjet med det korte navn "
+        "„styringsdialog-2026“."
+    ) in office.get("/admin/catalogue/").get_data(as_text=True)
     [event] = audit_events(db)
     assert (event.actor, event.action) == (OFFICE_EMAIL, "pamphlet_created")
     assert event.detail.startswith("styringsdialog-2026: titel: „Styringsdialog – sådan gør I“")
     assert "lager: 100" in event.detail
     assert 'name="quantity-styringsdialog-2026"' in client.get("/pjecer/").get_data(as_text=True)
+
+
+def test_the_slug_is_made_from_the_title_when_left_empty(office, client, db):
+    title = "Ældre, Øer & Ålborg – 2027!"
+    response = post_form(office, "/admin/catalogue/new", NEW_PAMPHLET, title=title, slug="")
+    assert response.status_code == 302
+    made = pamphlet(db, "aeldre-oeer-aalborg-2027")  # æ, ø and å spelled as web addresses do
+    assert made.title == title
+    assert 'name="quantity-aeldre-oeer-aalborg-2027"' in client.get("/pjecer/").get_data(
+        as_text=True
+    )
+    # The same title again: the short name gets a number, never a clash.
+    post_form(office, "/admin/catalogue/new", NEW_PAMPHLET, title=title, slug="")
+    assert pamphlet(db, "aeldre-oeer-aalborg-2027-2").title == made.title
+    # A typed short name is kept as typed (the field stays editable).
+    post_form(office, "/admin/catalogue/new", NEW_PAMPHLET, title="Noget andet", slug="mit-navn")
+    assert pamphlet(db, "mit-navn").title == "Noget andet"
+    page = office.get("/admin/catalogue/new").get_data(as_text=True)
+    assert 'name="slug"' in page and "Laves ud fra titlen" in page
 
 
 def test_editing_records_what_changed_from_and_to(office, db):
@@ -149,7 +169,7 @@ def test_invalid_input_gets_danish_messages_and_changes_nothing(office, db):
     cases: list[tuple[dict[str, Any], str, str]] = [
         ({"title": ""}, "title", "Skriv pjecens titel."),
         ({"title": "Æ" * 256}, "title", "Skriv højst 255 tegn."),
-        ({"slug": ""}, "slug", "Skriv et kort navn til pjecen."),
+        ({"slug": "", "title": "– ? –"}, "slug", "Titlen har ingen bogstaver eller tal"),
         ({"slug": "Styring"}, "slug", "Brug kun små bogstaver a–z, tal og bindestreger"),
         ({"slug": "støtte"}, "slug", "Brug kun små bogstaver a–z, tal og bindestreger"),
         ({"slug": "-styring"}, "slug", "Brug kun små bogstaver a–z, tal og bindestreger"),

@@ -43,7 +43,7 @@ def job(db: Any, submission: Submission, target: JobTarget) -> DeliveryJob:
 
 
 def csrf(client: Any) -> str:
-    return hidden_fields(client.get("/admin/").get_data(as_text=True))["csrf_token"]
+    return hidden_fields(client.get("/admin/orders/").get_data(as_text=True))["csrf_token"]
 
 
 def retry_events(db: Any) -> list[AuditEvent]:
@@ -176,7 +176,7 @@ def test_office_users_may_not_see_or_retry_deliveries(office, order, db):
     )
     assert office.post("/admin/deliveries/retry-all", data={"csrf_token": token}).status_code == 403
     assert job(db, order, JobTarget.PAMPHLET_OFFICE).status is JobStatus.DEAD
-    assert 'href="/admin/deliveries/"' not in office.get("/admin/").get_data(as_text=True)
+    assert 'href="/admin/deliveries/"' not in office.get("/admin/orders/").get_data(as_text=True)
 
 
 def test_anonymous_users_are_sent_to_sign_in(app, order, db):
@@ -204,4 +204,4 @@ def test_a_retry_without_csrf_is_refused(admin, order, db):
 
 
 def test_admins_see_deliveries_in_the_menu(admin):
-    assert 'href="/admin/deliveries/"' in admin.get("/admin/").get_data(as_text=True)
+    assert 'href="/admin/deliveries/"' in admin.get("/admin/orders/").get_data(as_text=True)

@@ -118,7 +118,9 @@ def test_the_list_shows_waiting_orders_first_newest_first(office, db):
     act(office, third, "pack")
     act(office, fourth, "cancel", reason="Dobbeltbestilling")
 
-    html = office.get("/admin/orders/").get_data(as_text=True)
+    # The list opens on what waits: the new and the packed orders.
+    assert rows_of(office.get("/admin/orders/").get_data(as_text=True)) == [third, second]
+    html = office.get("/admin/orders/?status=all").get_data(as_text=True)
     assert rows_of(html) == [third, second, fourth, first]
     assert "Boligselskabet Sønderå Ærø" in html
     assert "5970 Ærøskøbing" in html
@@ -141,15 +143,26 @@ def test_the_status_filter(office, db):
     assert shown("shipped") == [first]
     assert shown("cancelled") == []
     assert shown("waiting") == [third, second]
-    assert shown("") == shown("nonsense") == [third, second, first]
+    assert shown("") == shown("nonsense") == [third, second]  # what waits
+    assert shown("all") == [third, second, first]
     assert "Ingen ordrer" in office.get("/admin/orders/?status=cancelled").get_data(as_text=True)
 
 
-def test_search_by_reference_organisation_and_postcode(office, db):
+def test_search_by_reference_organisation_person_email_postcode_and_town(office, db):
     place(office)
     place(office, organisation="Lejerbo Østerbro", postcode="2100", municipality="101")
-    place(office, organisation="AAB 100% _test_", postcode="8000", municipality="751")
+    place(
+        office,
+        organisation="AAB 100% _test_",
+        postcode="8000",  # Aarhus C
+        municipality="751",
+        first_name="Karen",
+        last_name="Ølgaard",
+        email="karen.oelgaard@aab.dk",
+        attention="",
+    )
     aeroe, oesterbro, aab = references(db)
+    act(office, aeroe, "ship")  # a search finds shipped orders too
 
     def found(q: str) -> list[str]:
         response = office.get("/admin/orders/", query_string={"q": q})
@@ -167,7 +180,14 @@ def test_search_by_reference_organisation_and_postcode(office, db):
     assert found("100%") == [aab]  # LIKE's wildcards are plain characters
     assert found("_") == [aab]
     assert found("lejerbo 5970") == []  # every word must match
-    assert found("") == [aab, oesterbro, aeroe]
+    assert found("Aarhus") == [aab]  # the town (Aarhus C)
+    assert found("ærøskøbing") == [aeroe]
+    assert found("ølgaard") == [aab]  # the person
+    assert found("Åse Bøgh-Ørsted") == [oesterbro, aeroe]
+    assert found("Bjørn") == [oesterbro, aeroe]  # att.
+    assert found("KAREN.OELGAARD@AAB.DK") == [aab]  # the e-mail address
+    assert found("@sønderå.dk") == [oesterbro, aeroe]
+    assert found("") == [aab, oesterbro]  # no search: what waits
     assert "Ingen ordrer matcher »findes ikke«" in office.get(
         "/admin/orders/?q=findes+ikke"
     ).get_data(as_text=True)
@@ -189,7 +209,7 @@ def test_the_list_is_paged(build_app, staff_users, db):
     ]
     assert "Side 1 af 3 (5 ordrer)" in pages[0]
     assert "Næste side" in pages[0] and "Forrige side" not in pages[0]
-    assert 'href="/admin/orders/?page=2"' in pages[0]
+    assert 'href="/admin/orders/?status=waiting&amp;page=2"' in pages[0]
     assert "Forrige side" in pages[2] and "Næste side" not in pages[2]
     beyond = client.get("/admin/orders/?page=99").get_data(as_text=True)
     assert "Side 3 af 3" in beyond and rows_of(beyond) == newest_first[4:5]
@@ -207,8 +227,10 @@ def test_the_order_page_shows_lines_address_contact_and_history(office, db):
     html = office.get(f"/admin/orders/{reference}").get_data(as_text=True)
     assert f"Ordre {reference}" in html
     assert '<td class="num">25</td><td>Kommunesamarbejde – Hvorfor og hvordan?</td>' in html
-    assert "Att. Bjørn Æbelø<br>Boligselskabet Sønderå Ærø<br>Søndergade 7, 1. sal" in html
-    assert "5970 Ærøskøbing" in html
+    # The organisation first, then "Att.:", as the post reads an address.
+    assert (
+        "Boligselskabet Sønderå Ærø<br>Att.: Bjørn Æbelø<br>Søndergade 7, 1. sal<br>5970 Ærøskøbing"
+    ) in html
     assert "Åse Bøgh-Ørsted, Forretningsfører" in html
     assert "Levér gerne før jul – tak!" in html
     assert "Ærø (3. kreds)" in html
@@ -262,7 +284,7 @@ def test_new_packed_shipped_with_the_e_mail_to_the_orderer(app, office, db, smtp
     assert f"har sendt din bestilling {reference} den " in text
     assert "25 stk.  Kommunesamarbejde – Hvorfor og hvordan?" in text
     assert (
-        "Att. Bjørn Æbelø\nBoligselskabet Sønderå Ærø\nSøndergade 7, 1. sal\n5970 Ærøskøbing"
+        "Boligselskabet Sønderå Ærø\nAtt.: Bjørn Æbelø\nSøndergade 7, 1. sal\n5970 Ærøskøbing"
         in text
     )
     assert "Besked fra pjeceekspeditionen:\nPakkenummer 00370 7239 – GLS, Ærø\n" in text
@@ -507,7 +529,7 @@ def test_the_csv_opens_in_danish_excel(office, db):
     first, second = references(db)
     act(office, first, "ship")
 
-    response = office.get("/admin/orders.csv")
+    response = office.get("/admin/orders.csv?status=all")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     today = datetime.now(DANISH_TIME).strftime("%Y-%m-%d")
@@ -555,9 +577,12 @@ def test_the_csv_follows_the_lists_filters(office, db):
         text = office.get(f"/admin/orders.csv?{query}").data.decode("utf-8-sig")
         return [row[0] for row in csv.reader(io.StringIO(text, newline=""), delimiter=";")][1:]
 
-    assert exported("") == [oesterbro, aeroe]
+    assert exported("") == [oesterbro]  # as the list: what waits
+    assert exported("status=all") == [oesterbro, aeroe]
     assert exported("status=shipped") == [aeroe]
     assert exported("q=%C3%B8sterbro") == [oesterbro]
+    assert exported("q=%C3%A6r%C3%B8sk%C3%B8bing") == [aeroe]  # a search looks through all
+    assert exported("status=shipped&received=today") == [aeroe]
     assert 'href="/admin/orders.csv?status=shipped"' in office.get(
         "/admin/orders/?status=shipped"
     ).get_data(as_text=True)
@@ -574,8 +599,10 @@ def test_a_packing_slip_for_one_order(office, db):
     assert f"Pakkeseddel {reference}" in html
     assert '<td class="num">25</td><td>Kommunesamarbejde – Hvorfor og hvordan?</td>' in html
     label = html.split('<div class="address-label">', 1)[1].split("</div>", 1)[0]
+    # BL's return address, then the organisation first and "Att.: …" under it.
+    assert "Afs.: BL – Danmarks Almene Boliger, Studiestræde 50, 1554 København V" in label
     assert (
-        "Att. Bjørn Æbelø<br>Boligselskabet Sønderå Ærø<br>Søndergade 7, 1. sal<br>"
+        "Boligselskabet Sønderå Ærø<br>Att.: Bjørn Æbelø<br>Søndergade 7, 1. sal<br>"
         "<strong>5970 Ærøskøbing</strong>"
     ) in label
     assert "Levér gerne før jul – tak!" in html
@@ -616,7 +643,7 @@ def test_a_script_in_the_organisation_or_note_is_escaped_everywhere(app, office,
     act(office, reference, "ship", note=XSS)
     escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"
     for path in (
-        "/admin/orders/",
+        "/admin/orders/?status=all",
         f"/admin/orders/?q={reference}",
         f"/admin/orders/{reference}",
         f"/admin/orders/{reference}/slip",
@@ -626,7 +653,7 @@ def test_a_script_in_the_organisation_or_note_is_escaped_everywhere(app, office,
         assert escaped in html, path
     searched = office.get("/admin/orders/", query_string={"q": XSS}).get_data(as_text=True)
     assert "<script>" not in searched
-    row = office.get("/admin/orders.csv").data.decode("utf-8-sig").splitlines()[1]
+    row = office.get("/admin/orders.csv?status=all").data.decode("utf-8-sig").splitlines()[1]
     assert row.startswith(f"{reference};Afsendt;")  # text in a CSV; no cell starts a formula
     response = office.get("/admin/orders.csv")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -685,5 +712,5 @@ def test_office_and_admin_both_see_every_page(office, admin, db):
 
 
 def test_the_menu_links_to_orders_and_slips(office):
-    html = office.get("/admin/").get_data(as_text=True)
+    html = office.get("/admin/orders/").get_data(as_text=True)
     assert 'href="/admin/orders/"' in html and 'href="/admin/slips"' in html

@@ -3,6 +3,7 @@ and the small SVG bar chart it draws with."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import date, datetime, time, timedelta
 from html.parser import HTMLParser
@@ -12,7 +13,10 @@ import pytest
 from sqlalchemy import event, select, update
 
 from intake.backoffice.charts import Series, bar_chart_svg, layout, nice_scale
+from intake.backoffice.coverage import Stage
+from intake.backoffice.coverage_map import STAGE_COLOURS
 from intake.models import OrderStatus, Submission
+from intake.reference_data import municipalities as reference_municipalities
 from intake.timefmt import DANISH_TIME
 from tests.support.helpers import VALID_HELP, VALID_ORDER, submit
 
@@ -205,6 +209,54 @@ def tables(html: str) -> dict[str, list[list[str]]]:
     return parser.tables
 
 
+class _Folded(HTMLParser):
+    """The ids of the elements that sit inside a (closed) <details>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.inside: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "details":
+            assert "open" not in dict(attrs)
+            self.depth += 1
+        ident = dict(attrs).get("id")
+        if self.depth and ident:
+            self.inside.add(ident)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "details":
+            self.depth -= 1
+
+
+def folded(html: str, ident: str) -> bool:
+    """Whether the element with this id is folded away behind a disclosure."""
+    parser = _Folded()
+    parser.feed(html)
+    return ident in parser.inside
+
+
+def the_map(html: str) -> ET.Element:
+    """The overview's map, parsed as XML (so it is well-formed SVG)."""
+    start = html.index('<svg xmlns="http://www.w3.org/2000/svg" class="coverage-map"')
+    return parse_svg(html[start : html.index("</svg>", start) + len("</svg>")])
+
+
+def shapes(svg: ET.Element) -> dict[str, tuple[str, str, str]]:
+    """Each municipality's shape: kommunekode → (its title, its fill, its link)."""
+    found = {}
+    for link in svg.iter(f"{SVG}a"):
+        paths = link.findall(f"{SVG}path")
+        assert len(paths) == 1
+        found[link.get("data-kode")] = (
+            link.find(f"{SVG}title").text,
+            paths[0].get("fill"),
+            link.get("href"),
+        )
+    return found
+
+
 def this_monday() -> date:
     today = datetime.now(DANISH_TIME).date()
     return today - timedelta(days=today.weekday())
@@ -310,18 +362,17 @@ def test_coverage_takes_the_strongest_signal(office, requests):
     last_week = in_week(1).strftime("%d.%m.%Y")
     this_week = in_week(0).strftime("%d.%m.%Y")
     # cooperation beats the order from the same municipality
-    assert by_code["492"] == ["Ærø", "3", "samarbejde findes", this_week, "1"]
+    assert by_code["492"] == ["Ærø", "3", "Har et kommunesamarbejde", this_week, "1"]
     # start-up help beats an order; the date is that of the latest start-up request
-    assert by_code["169"] == ["Høje-Taastrup", "9", "bedt om opstartshjælp", last_week, "1"]
-    assert by_code["825"] == ["Læsø", "8", "bestilt pjecer", "", "1"]
+    assert by_code["169"] == ["Høje-Taastrup", "9", "Har bedt om opstartshjælp", last_week, "1"]
+    assert by_code["825"] == ["Læsø", "8", "Har bestilt pjecer", "", "1"]
     # every request counts, however old
-    assert by_code["751"] == ["Aarhus", "5", "bestilt pjecer", "", "1"]
+    assert by_code["751"] == ["Aarhus", "5", "Har bestilt pjecer", "", "1"]
     # a cancelled order does not count
-    assert by_code["101"] == ["København", "1", "intet endnu", "", "0"]
+    assert by_code["101"] == ["København", "1", "Har ikke henvendt sig endnu", "", "0"]
     assert {
         row[2] for code, row in by_code.items() if code not in {"492", "169", "825", "751"}
-    } == {"intet endnu"}
-    assert "1 af 98 kommuner har et samarbejde." in html
+    } == {"Har ikke henvendt sig endnu"}
 
 
 def test_coverage_is_counted_per_kreds(office, requests):
@@ -329,10 +380,10 @@ def test_coverage_is_counted_per_kreds(office, requests):
     rows = tables(html)["tabel-daekning-kredse"]
     assert rows[0] == [
         "Kreds",
-        "Samarbejde findes",
-        "Bedt om opstartshjælp",
-        "Bestilt pjecer",
-        "Intet endnu",
+        "Har et kommunesamarbejde",
+        "Har bedt om opstartshjælp",
+        "Har bestilt pjecer",
+        "Har ikke henvendt sig endnu",
         "Kommuner",
     ]
     by_kreds = {row[0]: row[1:] for row in rows[1:-1]}
@@ -369,7 +420,7 @@ def test_coverage_is_counted_by_the_database(app, office, requests):
 def test_the_routing_table(office):
     html = office.get("/admin/overview").get_data(as_text=True)
     rows = tables(html)["tabel-routing"]
-    assert rows[0] == ["Kode", "Kommune", "Kreds", "Konsulent", "Status", "Note"]
+    assert rows[0] == ["Kode", "Kommune", "Kreds", "Konsulent", "Sikkerhed", "Kilde"]
     by_code = {row[0]: row[1:] for row in rows[1:]}
     assert len(by_code) == 98
     assert by_code["101"][:4] == ["København", "1", "Tage Jensen, taj@bl.dk", "bekræftet"]
@@ -378,9 +429,18 @@ def test_the_routing_table(office):
     assert by_code["751"][:4] == ["Aarhus", "5", "Niels Sørensen, ns@bl.dk", "sandsynlig"]
     assert by_code["825"][:4] == ["Læsø", "8", "Søren Madsen, sma@bl.dk", "gæt"]
     assert by_code["825"][4] == "Region Nordjylland"
+    # The notes are in Danish, as the rest of the page.
+    assert by_code["492"][4] == (
+        "3. kreds dækker de 10 fynske kommuner (fabbo.dk 2024); hvilke 10 er udledt"
+    )
+    assert by_code["621"][4] == "Den jyske del af Region Syddanmark"
+    assert not [row for row in by_code.values() if re.search(r"\b(the|and|covers)\b", row[4])]
     assert {row[3] for row in by_code.values()} == {"bekræftet", "udledt", "sandsynlig", "gæt"}
     assert '<a href="mailto:jf@bl.dk">jf@bl.dk</a>' in html
-    assert "<strong>97 af 98 kommuner har en kreds, som endnu ikke er bekræftet.</strong>" in html
+    # Folded away, and not shouted: the 98 rows sit behind a disclosure.
+    assert "97 af 98 kommuner har en kreds, som BL endnu ikke har bekræftet" in html
+    assert "<strong>97 af 98" not in html
+    assert folded(html, "tabel-routing")
 
 
 def test_the_charts_are_accessible_svg(office, requests):
@@ -412,3 +472,83 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
     response = client.get("/admin/overview")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/admin/login")
+
+
+# --- the director's first screen: headline, map, folded tables --------------------------------
+
+
+def test_the_headline_gives_numbers_and_percentages(office, requests):
+    html = office.get("/admin/overview").get_data(as_text=True)
+    start = html.index('<ul class="headline"')
+    headline = " ".join(re.sub(r"<[^>]+>", " ", html[start : html.index("</ul>", start)]).split())
+    assert headline == (
+        "1 af 98 kommuner har et kommunesamarbejde (1 %) "
+        "1 har bedt om opstartshjælp (1 %) "
+        "2 har bestilt pjecer (2 %) "
+        "94 har ikke henvendt sig endnu (96 %)"
+    )
+    # The headline comes first, before the charts and every table.
+    assert start < html.index("coverage-map") < html.index('id="tabel-uger"')
+
+
+def test_the_map_has_a_shape_per_municipality_named_and_coloured_by_its_stage(office, requests):
+    html = office.get("/admin/overview").get_data(as_text=True)
+    svg = the_map(html)
+    found = shapes(svg)
+    municipalities = reference_municipalities()
+    assert len(found) == 98 and set(found) == set(municipalities)
+    stage_of = {"492": Stage.COOPERATION, "169": Stage.STARTUP, "825": Stage.ORDERED}
+    stage_of["751"] = Stage.ORDERED  # however old
+    for code, (title, fill, href) in found.items():
+        stage = stage_of.get(code, Stage.NOTHING)  # København's order was cancelled
+        assert title == f"{municipalities[code]}: {stage.label}", code
+        assert fill == STAGE_COLOURS[stage], code
+        assert href == f"/admin/municipalities/{code}"
+    assert found["101"][0] == "København: har ikke henvendt sig endnu"
+    assert found["492"][0] == "Ærø: har et kommunesamarbejde"
+    assert len({fill for _, fill, _ in found.values()}) == 4
+    # Named as a whole, with the credit the data asks for beside it, and nothing but SVG.
+    assert svg.find(f"{SVG}title").text.startswith("Danmarks 98 kommuner")
+    assert "Kort: Styrelsen for Dataforsyning og Infrastruktur, DAGI" in html
+    assert "<script" not in html and " style=" not in html
+
+
+def test_without_any_request_every_municipality_is_grey(office):
+    found = shapes(the_map(office.get("/admin/overview").get_data(as_text=True)))
+    assert len(found) == 98
+    assert {fill for _, fill, _ in found.values()} == {STAGE_COLOURS[Stage.NOTHING]}
+
+
+def test_the_same_data_as_a_table_behind_a_disclosure(office, requests):
+    html = office.get("/admin/overview").get_data(as_text=True)
+    assert folded(html, "tabel-daekning") and folded(html, "tabel-routing")
+    assert "<summary>Kortets data som tabel (98 kommuner)</summary>" in html
+    map_titles = {code: title for code, (title, _, _) in shapes(the_map(html)).items()}
+    rows = tables(html)["tabel-daekning"][1:]
+    assert {row[0]: f"{row[1]}: {row[3]}".lower() for row in rows} == {
+        code: title.lower() for code, title in map_titles.items()
+    }
+
+
+def test_a_municipality_links_to_its_requests(office, requests):
+    html = office.get("/admin/municipalities/169").get_data(as_text=True)
+    assert "<h1>Høje-Taastrup</h1>" in html
+    assert "Har bedt om opstartshjælp" in html and "John Frese" in html
+    rows = tables(html)["tabel-henvendelser"][1:]
+    assert [row[2] for row in rows] == ["Pjecebestilling", "Opstartshjælp", "Opstartshjælp"]
+    assert rows[1][4] == "Samarbejde i dag: ved ikke"
+    assert rows[2][4] == "Samarbejde i dag: nej, ikke endnu"
+    order = rows[0][0]
+    assert f'<a href="/admin/orders/{order}">{order}</a>' in html
+    assert "Der er ingen henvendelser fra Fanø endnu." in office.get(
+        "/admin/municipalities/563"
+    ).get_data(as_text=True)
+    missing = office.get("/admin/municipalities/999")
+    assert missing.status_code == 404
+    assert "Der er ingen kommune med kommunekoden „999“." in missing.get_data(as_text=True)
+
+
+def test_the_routing_command_is_shown_to_admins_only(office, admin):
+    command = "flask --app wsgi intake routing check"
+    assert command not in office.get("/admin/overview").get_data(as_text=True)
+    assert command in admin.get("/admin/overview").get_data(as_text=True)

@@ -55,6 +55,7 @@ def values(client: Any, db: Any) -> dict[str, Any]:
         "slug": pamphlet.slug,
         "pamphlet_id": pamphlet.id,
         "job_id": job.id,
+        "code": order.municipality_code,
     }
 
 
@@ -129,13 +130,13 @@ def _check_signed_in(client: Any, target: Target, response: Any) -> str | None:
         return None
     if response.headers.get("Location", "").startswith("/admin/login"):
         return f"{target}: sent to sign in although signed in"
-    if client.get("/admin/").status_code != 200:
+    if client.get("/admin/orders/").status_code != 200:
         return f"{target}: the client was signed out by this request"
     return None
 
 
 def test_the_office_gets_everything_but_the_admin_pages(app, office, values):
-    token = token_from(office, "/admin/")
+    token = token_from(office, "/admin/orders/")
     problems = []
     for target in targets(app, values):
         response = ask(office, target, token)
@@ -147,7 +148,7 @@ def test_the_office_gets_everything_but_the_admin_pages(app, office, values):
 
 
 def test_an_admin_is_never_refused(app, admin, values):
-    token = token_from(admin, "/admin/")
+    token = token_from(admin, "/admin/orders/")
     problems = []
     for target in targets(app, values):
         response = ask(admin, target, token)

@@ -48,7 +48,7 @@ def test_a_pamphlet_order_mails_the_office_the_consultant_and_the_orderer(app, c
     assert f"PAKKESEDDEL {submission.reference}" in packing_note
     assert "25 stk.  Kommunesamarbejde – Hvorfor og hvordan?" in packing_note
     assert (
-        "Att. Bjørn Æbelø\nBoligselskabet Sønderå Ærø\nSøndergade 7, 1. sal\n5970 Ærøskøbing"
+        "Boligselskabet Sønderå Ærø\nAtt.: Bjørn Æbelø\nSøndergade 7, 1. sal\n5970 Ærøskøbing"
         in packing_note
     )
     assert "Levér gerne før jul – tak!" in packing_note

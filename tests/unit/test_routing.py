@@ -143,8 +143,8 @@ def test_check_report(routing):
     unconfirmed = lines[lines.index("Unconfirmed entries (97):") + 1 :][:97]
     assert all(line.startswith("  ") for line in unconfirmed)
     assert unconfirmed[0] == (
-        "  147 Frederiksberg, kreds 2 (guess): Frederiksberg and North Zealand"
-        " (former Frederiksborg Amt)"
+        "  147 Frederiksberg, kreds 2 (guess): Frederiksberg og Nordsjælland"
+        " (det tidligere Frederiksborg Amt)"
     )
     assert any(line.startswith("  751 Aarhus, kreds 5 (likely): 5. kreds") for line in unconfirmed)
     assert not any(line.startswith("  101 ") for line in unconfirmed)
