@@ -105,6 +105,7 @@ def test_users_create_reads_the_password_from_stdin(app, db):
     assert first.status_code == 302 and first.headers["Location"] == ENROL_PAGE
     assert enrol(client)[0].status_code == 200
     assert "lise@bl.dk (admin)" in client.get("/admin/").get_data(as_text=True)
+    assert "At the first sign-in they enrol an authenticator app (TOTP)." in result.output
 
     again = runner.invoke(
         args=["intake", "users", "create", "lise@bl.dk", "--role", "office"],
