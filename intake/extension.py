@@ -42,7 +42,7 @@ from intake.routing.model import Routing
 from intake.staff import cli as staff_cli
 from intake.state import IntakeState, current_intake
 from intake.timefmt import danish_time
-from intake.web import security_headers
+from intake.web import redirects, security_headers
 
 
 def current_routing() -> Routing:
@@ -129,6 +129,7 @@ class Intake:
         # On our blueprints only: headers and the body limit (before each blueprint's own CSRF
         # check reads the body), request ids and request lines.
         security_headers.init_security(app)
+        app.after_request(redirects.relative_slash_redirect_to_own_pages)
         request_log.init_app(app)
         app.logger.addFilter(CONTEXT_FILTER)  # our lines through app.logger carry the ids too
         metrics.init_app(app, state.database)  # checks INTAKE_METRICS_ALLOW
