@@ -4,7 +4,9 @@ Nobody types a NUL, a line break or another control character into an address; o
 link does. PostgreSQL refuses a NUL in a query parameter (a 500), SQLite reads it as the end of
 the text (`q=%00` matched every order), and a line break in `next` would reach a Location
 header. So every back-office request is checked before anything else looks at it: its path,
-and the names and values of its query string.
+and the names and values of its query string; all but `next`, where sign-in is going
+afterwards: a bad one is dropped there (sign_in_pages.safe_next), and the sign-in goes to the
+default page.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ MESSAGE = (
     "Adressen indeholder et tegn, der ikke kan bruges i en adresse, fx et linjeskift eller et "
     "nultegn. Ret adressen, eller gå tilbage og prøv igen."
 )
+
+
+CHECKED_LATER = frozenset({"next"})
 
 
 class ControlCharacters(BadRequest):
@@ -34,6 +39,7 @@ def refuse_control_characters() -> None:
     texts = [request.path]
     for name, values in request.args.lists():
         texts.append(name)
-        texts.extend(values)
+        if name not in CHECKED_LATER:
+            texts.extend(values)
     if any(has_control_characters(text) for text in texts):
         raise ControlCharacters()

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+from datetime import timedelta
 
-from intake.models import AuditEvent, SignInAttempt, SignInOutcome, StaffUser
+import pytest
+from sqlalchemy import select, update
+
+from intake.models import (
+    AuditEvent,
+    SignInAttempt,
+    SignInOutcome,
+    StaffSession,
+    StaffUser,
+    utcnow,
+)
 from tests.support.staff import (
     ADMIN_EMAIL,
     ENROL_PAGE,
@@ -145,3 +154,20 @@ def test_the_session_cookie_is_secure_outside_debug_and_testing(config, track_ap
     cookie = sign_in(client, OFFICE_EMAIL).headers["Set-Cookie"]
 
     assert "; Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_sessions_last_thirty_idle_minutes_and_twelve_hours_by_default(client, staff_users, db):
+    assert sign_in(client, OFFICE_EMAIL).status_code == 302
+
+    def age(**ago: timedelta) -> None:
+        now = utcnow()
+        db.execute(update(StaffSession).values({c: now - a for c, a in ago.items()}))
+        db.commit()
+
+    age(last_seen_at=timedelta(minutes=29), created_at=timedelta(hours=11, minutes=59))
+    assert client.get("/admin/").status_code == 200
+    age(last_seen_at=timedelta(minutes=30, seconds=1))
+    assert client.get("/admin/").status_code == 302
+    assert sign_in(client, OFFICE_EMAIL).status_code == 302
+    age(created_at=timedelta(hours=12, seconds=1))
+    assert client.get("/admin/").status_code == 302
