@@ -78,7 +78,8 @@ def to_sign_in() -> Response:
     if "_user_id" in session and SERVER_SESSION_KEY in session:
         renew_session()  # what is left of the ended session goes
         flash(ENDED)
-    return redirect(url_for(SIGN_IN, next=request.full_path))
+    # full_path ends in "?" when there is no query string: back to the page as it was asked for.
+    return redirect(url_for(SIGN_IN, next=request.full_path.removesuffix("?")))
 
 
 def renew_session() -> None:
