@@ -34,13 +34,12 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from bench.common import (
     REPO,
+    FromAddress,
     Gunicorn,
     add_database_and_json_options,
     app_environment,
@@ -58,20 +57,10 @@ PASSWORD = secrets.token_urlsafe(18)  # this run's account; any password of 12 o
 KINDS = ("unknown e-mail", "wrong password", "throttled account", "right password")
 
 
-class _FromAddress(HTTPAdapter):
-    def __init__(self, address: str) -> None:
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kwargs)
-
-
 def _client(address: str) -> requests.Session:
     session = requests.Session()
     session.trust_env = False
-    session.mount("http://", _FromAddress(address))
+    session.mount("http://", FromAddress(address))
     return session
 
 

@@ -12,22 +12,10 @@ from typing import Any
 import pyotp
 import requests
 from flask import Flask
-from requests.adapters import HTTPAdapter
 
+from bench.common import FromAddress
 from tests.support.helpers import hidden_fields
 from tests.support.staff import CODE_PAGE, STAFF_PASSWORD, authenticator_code, secret_on
-
-
-class _FromAddress(HTTPAdapter):
-    """Connections that leave from `address`."""
-
-    def __init__(self, address: str) -> None:
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kwargs)
 
 
 class Visitor:
@@ -39,7 +27,7 @@ class Visitor:
         for name, value in session.items():
             setattr(self.http, name, value)
         for scheme in ("http://", "https://"):
-            self.http.mount(scheme, _FromAddress(address))
+            self.http.mount(scheme, FromAddress(address))
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.http.get(self.base_url + path, allow_redirects=False, timeout=30, **kwargs)

@@ -83,11 +83,11 @@ def _environment(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("name", ["bl-intake-worker.service", "bl-intake-purge.service"])
-def test_the_flask_commands_of_the_units_run(tmp_path, name):
+def _run_unit(name: str, extra: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """The unit's ExecStart, with this venv, and `extra` after it."""
     argv = shlex.split(_unit(name)["Service"]["ExecStart"].replace(INSTALLED_VENV, VENV_BIN))
-    done = subprocess.run(
-        [*argv, "--help"],
+    return subprocess.run(
+        [*argv, extra],
         capture_output=True,
         text=True,
         env=_environment(tmp_path),
@@ -95,23 +95,17 @@ def test_the_flask_commands_of_the_units_run(tmp_path, name):
         check=False,
         timeout=120,
     )
+
+
+@pytest.mark.parametrize("name", ["bl-intake-worker.service", "bl-intake-purge.service"])
+def test_the_flask_commands_of_the_units_run(tmp_path, name):
+    done = _run_unit(name, "--help", tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Usage: flask intake" in done.stdout
 
 
 def test_the_web_units_gunicorn_loads_the_app(tmp_path):
-    argv = shlex.split(
-        _unit("bl-intake-web.service")["Service"]["ExecStart"].replace(INSTALLED_VENV, VENV_BIN)
-    )
-    done = subprocess.run(
-        [*argv, "--check-config"],
-        capture_output=True,
-        text=True,
-        env=_environment(tmp_path),
-        cwd=tmp_path,
-        check=False,
-        timeout=120,
-    )
+    done = _run_unit("bl-intake-web.service", "--check-config", tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
