@@ -160,22 +160,23 @@ def test_new_recovery_codes_void_the_old_ones(live_server, new_admin):
     assert browser.submit(location, code=new[0]).status_code == 302
 
 
-def test_require_totp_none_lets_an_admin_in_with_the_password(build_app):
-    app = build_app(INTAKE_REQUIRE_TOTP="none")
+def _client_with(build_app: Any, require: str, email: str, role: StaffRole) -> Any:
+    """A test client of an app with INTAKE_REQUIRE_TOTP=`require` and one account, no TOTP."""
+    app = build_app(INTAKE_REQUIRE_TOTP=require)
     with app.extensions["intake"].database.sessionmaker() as session:
-        accounts.create(session, NEW_ADMIN, STAFF_PASSWORD, StaffRole.ADMIN)
+        accounts.create(session, email, STAFF_PASSWORD, role)
         session.commit()
-    client = app.test_client()
+    return app.test_client()
+
+
+def test_require_totp_none_lets_an_admin_in_with_the_password(build_app):
+    client = _client_with(build_app, "none", NEW_ADMIN, StaffRole.ADMIN)
     assert sign_in(client, NEW_ADMIN).headers["Location"] == "/admin/"
     assert client.get("/admin/deliveries/").status_code == 200
 
 
 def test_require_totp_all_makes_the_office_enrol_too(build_app):
-    app = build_app(INTAKE_REQUIRE_TOTP="All")
-    with app.extensions["intake"].database.sessionmaker() as session:
-        accounts.create(session, OFFICE_EMAIL, STAFF_PASSWORD, StaffRole.OFFICE)
-        session.commit()
-    client = app.test_client()
+    client = _client_with(build_app, "All", OFFICE_EMAIL, StaffRole.OFFICE)
     assert sign_in(client, OFFICE_EMAIL).headers["Location"] == ENROL_PAGE
     assert client.get("/admin/orders/").status_code == 302
     assert enrol(client)[0].status_code == 200
@@ -183,11 +184,7 @@ def test_require_totp_all_makes_the_office_enrol_too(build_app):
 
 
 def test_a_session_without_a_code_ends_when_a_code_becomes_required(build_app):
-    relaxed = build_app(INTAKE_REQUIRE_TOTP="none")
-    with relaxed.extensions["intake"].database.sessionmaker() as session:
-        accounts.create(session, NEW_ADMIN, STAFF_PASSWORD, StaffRole.ADMIN)
-        session.commit()
-    client = relaxed.test_client()
+    client = _client_with(build_app, "none", NEW_ADMIN, StaffRole.ADMIN)
     sign_in(client, NEW_ADMIN)
     assert client.get("/admin/deliveries/").status_code == 200
     strict = build_app(INTAKE_REQUIRE_TOTP="admin")  # the same database and cookie
