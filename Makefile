@@ -11,7 +11,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 export INTAKE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test fuzz lint audit chromium bench clean
+.PHONY: run test fuzz lint audit chromium deploy-tools bench clean
 
 # The test extra brings the emulator extra (trustme), which `make run` needs as well.
 $(INSTALLED): pyproject.toml
@@ -34,6 +34,16 @@ chromium:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
 
+# For the tests of deploy/: Debian's nginx (tests/system/test_nginx.py runs the repository's
+# site file in front of gunicorn, on loopback, and stops it again) and systemd's
+# systemd-analyze (tests/system/test_deploy_files.py verifies the units). The nginx package's
+# own service is not wanted: Debian containers' policy-rc.d keeps it from starting.
+deploy-tools:
+	@{ [ -x /usr/sbin/nginx ] && command -v systemd-analyze >/dev/null; } || { \
+	  echo "Installing Debian's nginx and systemd for the tests of deploy/"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx systemd; }
+
 # Style, the import contracts of pyproject.toml (no cycle, dependencies one way), and the
 # types (mypy, with its settings in pyproject.toml: a type error fails).
 lint: $(INSTALLED)
@@ -47,7 +57,7 @@ lint: $(INSTALLED)
 audit: $(INSTALLED)
 	$(BIN)/python tools/security_audit.py
 
-test: $(INSTALLED) chromium lint audit
+test: $(INSTALLED) chromium deploy-tools lint audit
 	INTAKE_CHROMIUM="$$(command -v chromium)" $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 # Hypothesis's "fuzz" profile: at least 10,000 hostile posts per database to the public forms

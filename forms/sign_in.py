@@ -1,10 +1,11 @@
-"""The back office's sign-in form."""
+"""The back office's sign-in forms: e-mail and password, then the second factor's code (or
+enrolling an authenticator app)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
 
 from forms.filters import clean_line
@@ -46,4 +47,29 @@ class LoginForm(FormFieldsOnly):
             Length(max=1024, message="Skriv højst 1024 tegn."),
             _no_nul,
         ],
+    )
+
+
+class CodeForm(FormFieldsOnly):
+    """The second step: a code from the authenticator app, or a recovery code."""
+
+    code = StringField(
+        "Kode",
+        description=(
+            "De 6 cifre, din godkendelsesapp viser lige nu. Har du ikke telefonen, så skriv en "
+            "af dine gendannelseskoder."
+        ),
+        filters=[clean_line],
+        validators=[InputRequired("Skriv koden fra din godkendelsesapp."), max_length(64)],
+    )
+
+
+class EnrolForm(FormFieldsOnly):
+    """Enrolling an authenticator app: the first code it shows proves it holds the secret."""
+
+    code = StringField(
+        "Kode fra appen",
+        description="De 6 cifre, appen viser, når du har tilføjet BL Intake.",
+        filters=[clean_line],
+        validators=[InputRequired("Skriv koden fra din godkendelsesapp."), max_length(64)],
     )

@@ -15,8 +15,8 @@ from crm_sync.client import SalesforceClient
 from crm_sync.config import SalesforceConfig
 from crm_sync.config import load_config as load_salesforce_config
 from intake import cli, settings
-from intake.backoffice import blueprint as backoffice
 from intake.backoffice import (  # noqa: F401 - each adds its pages to the back office's blueprint
+    account_page,
     catalogue_pages,
     delivery_pages,
     municipality_pages,
@@ -26,6 +26,7 @@ from intake.backoffice import (  # noqa: F401 - each adds its pages to the back 
     sign_in_pages,
     slip_pages,
 )
+from intake.backoffice import blueprint as backoffice
 from intake.backoffice.access import init_login
 from intake.db import Database, close_session
 from intake.delivery import cli as delivery_cli
@@ -45,7 +46,7 @@ from intake.routing.model import Routing
 from intake.staff import cli as staff_cli
 from intake.state import IntakeState, current_intake
 from intake.timefmt import danish_time
-from intake.web import security_headers
+from intake.web import redirects, security_headers
 
 
 def current_routing() -> Routing:
@@ -78,10 +79,13 @@ class Intake:
     INTAKE_WORKER_POLL_SECONDS, INTAKE_SMTP_TIMEOUT_SECONDS, INTAKE_SMTP_CA_BUNDLE,
     INTAKE_MAX_BODY_BYTES, INTAKE_FORM_RATE_LIMIT, INTAKE_FRAME_ANCESTORS,
     INTAKE_RATELIMIT_STORAGE_URI, INTAKE_LOGIN_RATE_LIMIT, INTAKE_LOGIN_MAX_FAILURES,
-    INTAKE_LOGIN_LOCK_MINUTES, INTAKE_ADMIN_PAGE_SIZE, INTAKE_LOG_JSON, INTAKE_METRICS_ALLOW,
+    INTAKE_LOGIN_LOCK_MINUTES, INTAKE_STAFF_IDLE_MINUTES, INTAKE_STAFF_SESSION_HOURS,
+    INTAKE_REQUIRE_TOTP, INTAKE_ADMIN_PAGE_SIZE, INTAKE_LOG_JSON, INTAKE_METRICS_ALLOW,
     INTAKE_RETENTION_DAYS, INTAKE_PRIVACY_CONTACT_EMAIL, the SALESFORCE_* keys, and
     Flask-Mail's MAIL_* keys (MAIL_DEFAULT_SENDER gets a BL default; without MAIL_SERVER,
-    e-mails are written as .eml files to INTAKE_MAIL_DIR).
+    e-mails are written as .eml files to INTAKE_MAIL_DIR). INTAKE_PROXY_FIX and
+    INTAKE_TRUSTED_HOSTS are the standalone app's (intake.factory); a host app sets up its own
+    ProxyFix and TRUSTED_HOSTS.
     Changes to the app's config after this call are not seen.
 
     It refuses to start without SECRET_KEY (outside debug and testing), with half a set of
@@ -102,6 +106,7 @@ class Intake:
         settings.apply_defaults(app)
         settings.require_secret_key(app)
         settings.check_retention_days(app)
+        settings.check_staff_settings(app)
         salesforce = load_salesforce_config(app.config)
         state = IntakeState(
             routing=load_routing(app.config["INTAKE_ROUTING_FILE"]),
@@ -129,6 +134,7 @@ class Intake:
         # On our blueprints only: headers and the body limit (before each blueprint's own CSRF
         # check reads the body), request ids and request lines.
         security_headers.init_security(app)
+        app.after_request(redirects.relative_slash_redirect_to_own_pages)
         request_log.init_app(app)
         app.logger.addFilter(CONTEXT_FILTER)  # our lines through app.logger carry the ids too
         metrics.init_app(app, state.database)  # checks INTAKE_METRICS_ALLOW

@@ -9,9 +9,11 @@ from typing import Any
 from flask import Flask, redirect, url_for
 from werkzeug.wrappers import Response
 
+from intake import settings
 from intake.extension import Intake
 from intake.observability import logging_setup, request_log
-from intake.web import error_pages, security_headers
+from intake.web import error_pages, redirects, security_headers
+from intake.web.proxies import TrustedProxies
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -36,8 +38,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     request_log.cover_every_page(app)
     if app.config["MAX_CONTENT_LENGTH"] is None:
         app.config["MAX_CONTENT_LENGTH"] = app.config["INTAKE_MAX_BODY_BYTES"]
+    # Behind reverse proxies: the client's address and scheme (intake.web.proxies), and only
+    # the Host headers we are (a 400 for others).
+    proxies = app.config["INTAKE_PROXY_FIX"]
+    if proxies:
+        # Flask's documented way to add WSGI middleware (to mypy, wsgi_app is a method).
+        app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)  # type: ignore[method-assign]
+    if app.config.get("TRUSTED_HOSTS") is None:
+        app.config["TRUSTED_HOSTS"] = settings.trusted_hosts(app)
+    app.after_request(redirects.relative_slash_redirect)
     app.after_request(security_headers.add_headers)
-    error_pages.register(app, not_found_page=True)
+    error_pages.register(app, not_found_page=True, bad_host_page=True)
 
     @app.get("/")
     def index() -> Response:

@@ -4,7 +4,7 @@ their labels from here; dicts keep the order the forms show them in."""
 
 from __future__ import annotations
 
-from intake.models import JobKind, JobStatus, JobTarget, OrderStatus, StaffRole
+from intake.models import JobKind, JobStatus, JobTarget, OrderStatus, SignInOutcome, StaffRole
 
 # The start-up form's topics and its "do you already have a cooperation?" answers.
 TOPICS: dict[str, str] = {
@@ -79,4 +79,13 @@ COVERAGE_STAGES: dict[str, str] = {
     "startup": "har bedt om opstartshjælp",
     "ordered": "har bestilt pjecer",
     "nothing": "har ikke henvendt sig endnu",
+}
+
+# Tries to sign in, as the account page names them.
+SIGN_IN_OUTCOMES: dict[SignInOutcome, str] = {
+    SignInOutcome.OK: "Logget ind",
+    SignInOutcome.UNKNOWN_ACCOUNT: "Ukendt e-mail",
+    SignInOutcome.WRONG_PASSWORD: "Forkert adgangskode",
+    SignInOutcome.WRONG_CODE: "Forkert kode fra godkendelsesappen",
+    SignInOutcome.THROTTLED: "Afvist efter for mange forkerte forsøg",
 }

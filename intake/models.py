@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Enum,
     ForeignKey,
@@ -253,10 +254,74 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(default=None)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The second factor (intake.staff.totp): the authenticator's RFC 6238 secret (base32), and
+    # the last time step a code was accepted for, so that no code is taken twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class StaffSession(Base):
+    """A staff member's session on the server (intake.staff.sessions): the browser's cookie
+    holds a random token, this row its SHA-256, so that ending the row ends the session.
+
+    `signed_in_at` is None while the password is accepted but the second factor is awaited
+    (or is being enrolled, with the new secret in `enrol_secret`)."""
+
+    __tablename__ = "intake_staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("intake_staff_users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    signed_in_at: Mapped[datetime | None] = mapped_column(default=None)
+    second_factor: Mapped[bool] = mapped_column(default=False)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    enrol_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    wrong_codes: Mapped[int] = mapped_column(Integer, default=0)
+
+    user: Mapped[StaffUser] = relationship()
+
+
+class SignInOutcome(enum.StrEnum):
+    OK = "ok"
+    UNKNOWN_ACCOUNT = "unknown_account"  # no active account with that e-mail
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 - an outcome, not a password
+    WRONG_CODE = "wrong_code"  # the password was right, the second factor was not
+    THROTTLED = "throttled"  # too many failures for this account from this address
+
+
+class SignInAttempt(Base):
+    """One try to sign in (intake.staff.attempts): what throttles an account from one address,
+    and what its owner sees of failed tries."""
+
+    __tablename__ = "intake_sign_in_attempts"
+    __table_args__ = (Index("ix_intake_sign_in_attempts_email_address", "email", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    email: Mapped[str] = mapped_column(String(254))  # as typed, normalised; any text
+    address: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[SignInOutcome] = mapped_column(_enum(SignInOutcome))
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for the authenticator (its SHA-256; used once)."""
+
+    __tablename__ = "intake_staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("intake_staff_users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AuditEvent(Base):

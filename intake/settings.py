@@ -53,8 +53,19 @@ SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     # The back office (intake.backoffice); the storage serves the form rate limit too
     "INTAKE_RATELIMIT_STORAGE_URI": ("memory://", str),  # e.g. redis://127.0.0.1:6379 in production
     "INTAKE_LOGIN_RATE_LIMIT": ("10 per minute", str),  # sign-in posts per address
-    "INTAKE_LOGIN_MAX_FAILURES": (5, int),  # wrong passwords in a row before a lockout
+    # Failed sign-ins for one account from one address within the minutes after which that
+    # address is throttled for that account (intake.staff.attempts); other addresses are not.
+    "INTAKE_LOGIN_MAX_FAILURES": (5, int),
     "INTAKE_LOGIN_LOCK_MINUTES": (15.0, float),
+    # Staff sessions (intake.staff.sessions) and the second factor (intake.staff.totp):
+    # "admin" | "all" | "none"; checked at start (check_staff_settings).
+    "INTAKE_STAFF_IDLE_MINUTES": (30.0, float),
+    "INTAKE_STAFF_SESSION_HOURS": (12.0, float),
+    "INTAKE_REQUIRE_TOTP": ("admin", str),
+    # The standalone app behind reverse proxies (intake.web.proxies): how many to trust, and
+    # the Host headers it answers (comma-separated, Flask's TRUSTED_HOSTS); None: any.
+    "INTAKE_PROXY_FIX": (0, int),
+    "INTAKE_TRUSTED_HOSTS": (None, _optional_str),
     "INTAKE_ADMIN_PAGE_SIZE": (50, int),
     # The sender on address labels: its lines separated by commas (or newlines).
     "INTAKE_RETURN_ADDRESS": (
@@ -152,6 +163,40 @@ def check_retention_days(app: Flask) -> None:
             "e.g. 730 (two years), after which `intake purge` anonymises a submission."
         )
     app.config["INTAKE_RETENTION_DAYS"] = days
+
+
+REQUIRE_TOTP_CHOICES = ("admin", "all", "none")
+
+
+def check_staff_settings(app: Flask) -> None:
+    """The staff sessions' timeouts are above 0, INTAKE_REQUIRE_TOTP is one of its choices
+    (stored in lower case), and INTAKE_PROXY_FIX is a whole number from 0."""
+    config = app.config
+    for key in ("INTAKE_STAFF_IDLE_MINUTES", "INTAKE_STAFF_SESSION_HOURS"):
+        if not float(config[key]) > 0:
+            raise RuntimeError(f"{key} is {config[key]!r}: it must be above 0.")
+    require = str(config["INTAKE_REQUIRE_TOTP"]).strip().lower()
+    if require not in REQUIRE_TOTP_CHOICES:
+        raise RuntimeError(
+            f"INTAKE_REQUIRE_TOTP is {config['INTAKE_REQUIRE_TOTP']!r}: it must be one of "
+            f"{', '.join(REQUIRE_TOTP_CHOICES)} (who must sign in with a TOTP code)."
+        )
+    config["INTAKE_REQUIRE_TOTP"] = require
+    proxies = config["INTAKE_PROXY_FIX"]
+    if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
+        raise RuntimeError(
+            f"INTAKE_PROXY_FIX is {proxies!r}: it must be the number of reverse proxies in "
+            "front of the app (0 when there is none)."
+        )
+
+
+def trusted_hosts(app: Flask) -> list[str] | None:
+    """INTAKE_TRUSTED_HOSTS as Flask's TRUSTED_HOSTS: a list of host names, or None (any)."""
+    value = app.config["INTAKE_TRUSTED_HOSTS"]
+    if not value:
+        return None
+    hosts = value.split(",") if isinstance(value, str) else list(value)
+    return [host.strip() for host in hosts if host.strip()] or None
 
 
 def database_url(app: Flask) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from flask import Flask
 from sqlalchemy import create_engine, text
@@ -25,7 +26,7 @@ from werkzeug.serving import make_server
 
 from crm_sync.emulator import SalesforceEmulator
 from intake import create_app, migrate
-from intake.models import Base, StaffRole
+from intake.models import Base, StaffRole, utcnow
 from intake.staff import accounts
 from tests.support.settings import TEST_SECRET, missing_part
 from tests.support.smtp_sink import SmtpSink
@@ -219,10 +220,14 @@ def build_app(config: dict[str, Any], track_app: Any) -> Any:
 
 @pytest.fixture
 def staff_users(app: Flask) -> dict[str, str]:
-    """An office user (the pamphlet office) and an admin, both with STAFF_PASSWORD."""
+    """An office user (the pamphlet office) and an admin, both with STAFF_PASSWORD. The admin
+    has enrolled an authenticator app (a TOTP secret; sign_in gives its codes), as an admin
+    must by default; enrolling through the page is tested in test_staff_totp.py."""
     with app.extensions["intake"].database.sessionmaker() as session:
         accounts.create(session, OFFICE_EMAIL, STAFF_PASSWORD, StaffRole.OFFICE)
-        accounts.create(session, ADMIN_EMAIL, STAFF_PASSWORD, StaffRole.ADMIN)
+        admin = accounts.create(session, ADMIN_EMAIL, STAFF_PASSWORD, StaffRole.ADMIN)
+        admin.totp_secret = pyotp.random_base32()
+        admin.totp_enabled_at = utcnow()
         session.commit()
     return {"office": OFFICE_EMAIL, "admin": ADMIN_EMAIL}
 
@@ -236,7 +241,7 @@ def office(client: Any, staff_users: dict[str, str]) -> Any:
 
 @pytest.fixture
 def admin(app: Flask, staff_users: dict[str, str]) -> Any:
-    """A second test client, signed in as an admin."""
+    """A second test client, signed in as an admin (password, then a TOTP code)."""
     client = app.test_client()
     assert sign_in(client, staff_users["admin"]).status_code == 302
     return client

@@ -13,10 +13,13 @@ from intake.models import StaffRole
 from intake.paths import templates_dir
 from intake.web import csrf, error_pages
 from intake.web.blueprints import ADMIN
+from intake.web.control_characters import ControlCharacters, refuse_control_characters
 
 bp = Blueprint(ADMIN, __name__, template_folder=str(templates_dir()))
 error_pages.register(bp)  # 400 (CSRF), 413, 500, 503; the sign-in's own 429 page is below
-# In this order: those not signed in go to sign in, whatever they sent; then the CSRF token.
+# In this order: an address with control characters is refused (400) before anything reads it;
+# those not signed in go to sign in, whatever they sent; then the CSRF token.
+bp.before_request(refuse_control_characters)
 bp.before_request(require_sign_in)
 bp.before_request(csrf.check)
 
@@ -27,6 +30,7 @@ NAVIGATION: list[tuple[str, str, StaffRole]] = [
     (f"{ADMIN}.catalogue", "Pjecer og lager", StaffRole.OFFICE),
     (f"{ADMIN}.overview", "Overblik", StaffRole.OFFICE),
     (f"{ADMIN}.deliveries", "Leverancer", StaffRole.ADMIN),
+    (f"{ADMIN}.account", "Din konto", StaffRole.OFFICE),
 ]
 
 
@@ -37,6 +41,13 @@ def forbidden(error: Exception) -> tuple[str, int]:
         title="Ingen adgang",
         message="Din rolle giver ikke adgang til denne side.",
     ), 403
+
+
+@bp.errorhandler(ControlCharacters)
+def bad_address(error: ControlCharacters) -> tuple[str, int]:
+    return render_template(
+        "intake/admin/error.html", title="Adressen kan ikke bruges", message=error.description
+    ), 400
 
 
 @bp.errorhandler(429)

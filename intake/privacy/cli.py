@@ -8,15 +8,16 @@ audit log with the actor "cli"; the audit log names a person's address only by i
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.orm import Session
 
 from intake import audit
-from intake.models import Submission, SubmissionKind
+from intake.models import Submission, SubmissionKind, utcnow
 from intake.privacy.anonymise import (
     ACTOR,
     address_key,
@@ -27,6 +28,7 @@ from intake.privacy.anonymise import (
 )
 from intake.privacy.export import export_person
 from intake.settings import secret_key
+from intake.staff import attempts, sessions
 from intake.staff.accounts import find as find_staff
 from intake.state import current_intake
 from intake.timefmt import DANISH_TIME
@@ -54,7 +56,8 @@ def purge_command(dry_run: bool) -> None:
 
     Names, contact details, addresses and free text are blanked; kind, municipality, kreds,
     dates and order lines stay, so the overview still counts them. Deliveries that have not
-    gone out are cancelled. Running it again does nothing until more submissions age.
+    gone out are cancelled. Running it again does nothing until more submissions age. Staff
+    sessions that have ended and sign-in attempts older than 90 days are deleted.
     """
     days = int(current_app.config["INTAKE_RETENTION_DAYS"])
     with current_intake().database.sessionmaker() as session:
@@ -82,6 +85,22 @@ def purge_command(dry_run: bool) -> None:
             click.echo("No submission with personal data is left.")
         else:
             click.echo(f"Oldest submission kept: {_listed(oldest)}.")
+        if not dry_run:
+            _purge_staff_records(session)
+
+
+def _purge_staff_records(session: Session) -> None:
+    """Staff sessions that can no longer be used, and sign-in attempts (addresses) older than
+    attempts.KEPT_DAYS: nothing reads them any more."""
+    now = utcnow()
+    limits = sessions.Limits.from_config(current_app.config)
+    ended = sessions.delete_expired(session, now, limits)
+    old = attempts.delete_older_than(session, now - timedelta(days=attempts.KEPT_DAYS))
+    session.commit()
+    click.echo(
+        f"Removed {ended} staff session(s) that had ended and {old} sign-in attempt(s) older "
+        f"than {attempts.KEPT_DAYS} days."
+    )
 
 
 person_cli = AppGroup("person", help="One person's data, found by e-mail address (GDPR).")

@@ -3,7 +3,8 @@ person's right of access (GDPR art. 15) and to data portability (art. 20).
 
 It holds: the person's submissions with every field, their order lines, the state of their
 deliveries and the audit events about them; and, if the address is a back-office account's,
-that account (without its password hash) and the actions it took.
+that account (without its password hash or second factor's secret), the actions it took, its
+sessions and the tries to sign in with it (with the addresses they came from).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.models import AuditEvent, DeliveryJob, Submission, utcnow
+from intake.models import AuditEvent, DeliveryJob, SignInAttempt, StaffSession, Submission, utcnow
 from intake.privacy.anonymise import submissions_of
 from intake.staff.accounts import find as find_staff
 
@@ -133,7 +134,22 @@ def export_person(session: Session, address: str) -> dict[str, Any]:
             "active": staff.active,
             "created_at": _value(staff.created_at),
             "last_login_at": _value(staff.last_login_at),
+            "second_factor_since": _value(staff.totp_enabled_at),
             "actions": _staff_actions(session, staff.email),
+            "sessions": [
+                _row(row, ("created_at", "last_seen_at", "address", "user_agent"))
+                for row in session.scalars(
+                    select(StaffSession).where(StaffSession.user_id == staff.id)
+                )
+            ],
+            "sign_in_attempts": [
+                _row(row, ("at", "address", "outcome"))
+                for row in session.scalars(
+                    select(SignInAttempt)
+                    .where(SignInAttempt.email == staff.email)
+                    .order_by(SignInAttempt.at)
+                )
+            ],
         }
     return {
         "email": address.strip(),

@@ -1,5 +1,5 @@
-"""Danish pages for what can go wrong on BL Intake's own pages: 400 (a refused CSRF token),
-404, 413, 429, 500 and 503.
+"""Danish pages for what can go wrong on BL Intake's own pages: 400 (a refused CSRF token, an
+unknown Host), 404, 413, 429, 500 and 503.
 
 Never a stack trace. The pages render without touching the database (no context
 processors, no signed-in user), because one of them answers "the database is unavailable".
@@ -15,7 +15,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from werkzeug.exceptions import InternalServerError, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import InternalServerError, NotFound, RequestEntityTooLarge, SecurityError
 
 from intake.state import current_intake
 from intake.web import csrf
@@ -96,6 +96,12 @@ def too_many(error: RateLimitExceeded) -> tuple[str, int, dict[str, str]]:
     return render_error(TOO_MANY), 429, {"Retry-After": str(retry_after_seconds(error))}
 
 
+def unknown_host(error: SecurityError) -> tuple[str, int]:
+    """400 for a Host header that INTAKE_TRUSTED_HOSTS does not list. No URL can be built for
+    an unknown host, so the page links to nothing (not even the stylesheet)."""
+    return render_template("intake/ukendt_vaert.html"), 400
+
+
 def server_error(error: InternalServerError) -> tuple[str, int]:
     return render_error(SERVER_ERROR), 500
 
@@ -117,12 +123,17 @@ def retry_after_seconds(error: RateLimitExceeded) -> int:
 
 
 def register(
-    target: Flask | Blueprint, *, rate_limited: bool = False, not_found_page: bool = False
+    target: Flask | Blueprint,
+    *,
+    rate_limited: bool = False,
+    not_found_page: bool = False,
+    bad_host_page: bool = False,
 ) -> None:
     """The handlers on one of our blueprints, or on the standalone app itself.
 
     The back office keeps its own 429 page (its sign-in's); `rate_limited` adds ours.
     `not_found_page`: our Danish 404 page (the public pages, the standalone app).
+    `bad_host_page`: the 400 for a Host header not trusted (the standalone app).
     """
     target.register_error_handler(CSRFError, csrf_refused)
     target.register_error_handler(RequestEntityTooLarge, too_large)
@@ -133,3 +144,5 @@ def register(
         target.register_error_handler(RateLimitExceeded, too_many)
     if not_found_page:
         target.register_error_handler(NotFound, not_found)
+    if bad_host_page:
+        target.register_error_handler(SecurityError, unknown_host)

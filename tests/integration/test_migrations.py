@@ -8,9 +8,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from intake import create_app, migrate
-from intake.models import Base
+from intake.models import Base, StaffRole
+from intake.staff import accounts
 from tests.support.helpers import VALID_HELP, submit
 from tests.support.settings import TEST_SECRET
+from tests.support.staff import ADMIN_EMAIL, STAFF_PASSWORD, enrol, sign_in
 
 
 def test_the_migrated_schema_matches_the_models(database_url):
@@ -90,3 +92,37 @@ def test_going_back_is_refused_while_an_erasure_is_unfinished(submitted):
         c["name"] for c in inspect(submitted).get_columns("intake_submissions")
     }
     submitted.dispose()
+
+
+def test_going_back_before_staff_sessions_keeps_the_accounts(tmp_path, track_app):
+    """0010 → 0007: the sessions, attempts and recovery codes go, the second factor is
+    forgotten, and every account keeps its e-mail, role and password, unlocked."""
+    url = f"sqlite:///{tmp_path}/s.sqlite3"
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    config = {"TESTING": True, "SECRET_KEY": TEST_SECRET, "INTAKE_DATABASE_URL": url}
+    app = track_app(create_app(config))
+    with app.extensions["intake"].database.sessionmaker() as session:
+        accounts.create(session, ADMIN_EMAIL, STAFF_PASSWORD, StaffRole.ADMIN)
+        session.commit()
+    client = app.test_client()
+    enrol(client, sign_in(client, ADMIN_EMAIL).headers["Location"])
+    with engine.connect() as connection:
+        hash_before = connection.execute(text("SELECT password_hash FROM intake_staff_users"))
+        hash_before = hash_before.scalar_one()
+
+    migrate.downgrade(engine, "0007")
+
+    tables = set(inspect(engine).get_table_names())
+    assert not tables & {"intake_staff_sessions", "intake_sign_in_attempts"}
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT email, role, password_hash, failed_logins, locked_until "
+                "FROM intake_staff_users"
+            )
+        ).one()
+    assert tuple(row) == (ADMIN_EMAIL, "admin", hash_before, 0, None)
+    migrate.upgrade(engine)
+    assert "totp_secret" in {c["name"] for c in inspect(engine).get_columns("intake_staff_users")}
+    engine.dispose()
