@@ -114,7 +114,7 @@ def test_users_create_reads_the_password_from_stdin(app, db):
     first = sign_in(client, "lise@bl.dk", "et-godt-langt-kodeord")
     assert first.status_code == 302 and first.headers["Location"] == ENROL_PAGE
     assert enrol(client)[0].status_code == 200
-    assert "lise@bl.dk (admin)" in client.get("/admin/").get_data(as_text=True)
+    assert "lise@bl.dk (administrator)" in client.get("/admin/orders/").get_data(as_text=True)
     assert "At the first sign-in they enrol an authenticator app (TOTP)." in result.output
 
     again = runner.invoke(
@@ -166,9 +166,9 @@ def test_sessions_last_thirty_idle_minutes_and_twelve_hours_by_default(client, s
         db.commit()
 
     age(last_seen_at=timedelta(minutes=29), created_at=timedelta(hours=11, minutes=59))
-    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/orders/").status_code == 200
     age(last_seen_at=timedelta(minutes=30, seconds=1))
-    assert client.get("/admin/").status_code == 302
+    assert client.get("/admin/orders/").status_code == 302
     assert sign_in(client, OFFICE_EMAIL).status_code == 302
     age(created_at=timedelta(hours=12, seconds=1))
-    assert client.get("/admin/").status_code == 302
+    assert client.get("/admin/orders/").status_code == 302

@@ -49,13 +49,13 @@ def test_a_cookie_saved_before_sign_out_opens_nothing_afterwards(live_server, st
     replay.http.cookies.update(saved)
     assert replay.get("/admin/orders/").status_code == 200
 
-    signed_out = browser.post("/admin/logout", {"csrf_token": browser.token("/admin/")})
+    signed_out = browser.post("/admin/logout", {"csrf_token": browser.token("/admin/orders/")})
     assert _sent_to_sign_in(signed_out)
 
     again = Visitor(live_server)
     again.http.cookies.update(saved)
     assert _sent_to_sign_in(again.get("/admin/orders/"))
-    assert _sent_to_sign_in(again.get("/admin/"))
+    assert _sent_to_sign_in(again.get("/admin/orders/"))
     assert not browser.signed_in()
 
 
@@ -63,7 +63,7 @@ def test_sign_out_ends_only_that_session(live_server, staff_users):
     at_work, at_home = Visitor(live_server), Visitor(live_server, "127.0.0.2")
     for browser in (at_work, at_home):
         assert browser.sign_in(OFFICE_EMAIL).status_code == 302
-    at_work.post("/admin/logout", {"csrf_token": at_work.token("/admin/")})
+    at_work.post("/admin/logout", {"csrf_token": at_work.token("/admin/orders/")})
     assert not at_work.signed_in()
     assert at_home.signed_in()
 
@@ -100,7 +100,7 @@ def test_sign_in_and_sign_out_renew_the_cookie_and_the_csrf_token(live_server, s
     # The token from before sign-in is refused now; the new one is taken.
     stale = browser.post("/admin/logout", {"csrf_token": anonymous_token})
     assert stale.status_code == 400 and browser.signed_in()
-    signed_in_token = browser.token("/admin/")
+    signed_in_token = browser.token("/admin/orders/")
     assert browser.post("/admin/logout", {"csrf_token": signed_in_token}).status_code == 302
     # After sign-out the signed-in token is refused too: the sign-in form comes back, 400.
     refused = browser.post(

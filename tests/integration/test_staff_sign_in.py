@@ -122,7 +122,7 @@ def test_the_owner_is_told_of_failed_tries_and_sees_them(live_server, staff_user
 
     owner = Visitor(live_server, OWNER)
     assert owner.sign_in(OFFICE_EMAIL).status_code == 302
-    landing = owner.get("/admin/").text
+    landing = owner.get("/admin/orders/").text
     assert "har der været 3 mislykkede forsøg på at logge ind med din e-mail" in landing
     assert f"fra {ATTACKER}" in landing and "Din konto" in landing
 
@@ -131,14 +131,14 @@ def test_the_owner_is_told_of_failed_tries_and_sees_them(live_server, staff_user
     assert failures.count(ATTACKER) == 3 and failures.count("Forkert adgangskode") == 3
 
     # Told once: the next sign-in has nothing new to tell.
-    owner.post("/admin/logout", {"csrf_token": owner.token("/admin/")})
+    owner.post("/admin/logout", {"csrf_token": owner.token("/admin/orders/")})
     owner.sign_in(OFFICE_EMAIL)
-    assert "mislykkede forsøg" not in owner.get("/admin/").text
+    assert "mislykkede forsøg" not in owner.get("/admin/orders/").text
 
 
 def test_a_next_with_a_line_break_goes_to_the_default_page(live_server, staff_users):
     browser = Visitor(live_server)
     response = browser.sign_in(OFFICE_EMAIL, next="/admin/orders/%0D%0ASet-Cookie:%20x=1")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/admin/"
+    assert response.headers["Location"] == "/admin/orders/"
     assert "x" not in browser.cookies()

@@ -32,7 +32,7 @@ from tests.support.staff import (
 from tests.support.visitor import Visitor
 
 NEW_ADMIN = "lise@bl.dk"
-ADMIN_PAGES = ["/admin/", "/admin/deliveries/", "/admin/orders/", "/admin/account"]
+ADMIN_PAGES = ["/admin/orders/", "/admin/deliveries/", "/admin/overview", "/admin/account"]
 _CODE = re.compile(r"<code>([a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})</code>")
 
 
@@ -106,13 +106,13 @@ def test_a_recovery_code_signs_in_once(app, live_server, new_admin):
     browser = Visitor(live_server)
     done, _ = browser.enrol(browser.sign_in(new_admin).headers["Location"])
     codes = _CODE.findall(done.text)
-    browser.post("/admin/logout", {"csrf_token": browser.token("/admin/")})
+    browser.post("/admin/logout", {"csrf_token": browser.token("/admin/orders/")})
 
     location = browser.sign_in(new_admin).headers["Location"]
     used = browser.submit(location, code=codes[3].upper().replace("-", " "))  # as typed
     assert used.status_code == 302
-    assert "Du har 9 tilbage" in browser.get("/admin/").text
-    browser.post("/admin/logout", {"csrf_token": browser.token("/admin/")})
+    assert "Du har 9 tilbage" in browser.get("/admin/orders/").text
+    browser.post("/admin/logout", {"csrf_token": browser.token("/admin/orders/")})
 
     location = browser.sign_in(new_admin).headers["Location"]
     again = browser.submit(location, code=codes[3])
@@ -154,7 +154,7 @@ def test_new_recovery_codes_void_the_old_ones(live_server, new_admin):
     new = _CODE.findall(fresh.text)
     assert len(new) == 10 and not set(new) & set(old)
     assert "Dine tidligere gendannelseskoder virker ikke længere." in fresh.text
-    browser.post("/admin/logout", {"csrf_token": browser.token("/admin/")})
+    browser.post("/admin/logout", {"csrf_token": browser.token("/admin/orders/")})
     location = browser.sign_in(new_admin).headers["Location"]
     assert browser.submit(location, code=old[0]).status_code == 200
     assert browser.submit(location, code=new[0]).status_code == 302
@@ -171,7 +171,7 @@ def _client_with(build_app: Any, require: str, email: str, role: StaffRole) -> A
 
 def test_require_totp_none_lets_an_admin_in_with_the_password(build_app):
     client = _client_with(build_app, "none", NEW_ADMIN, StaffRole.ADMIN)
-    assert sign_in(client, NEW_ADMIN).headers["Location"] == "/admin/"
+    assert sign_in(client, NEW_ADMIN).headers["Location"] == "/admin/orders/"
     assert client.get("/admin/deliveries/").status_code == 200
 
 

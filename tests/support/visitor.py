@@ -46,7 +46,7 @@ class Visitor:
         return self.post(path, {"csrf_token": self.token(path), **fields})
 
     def signed_in(self) -> bool:
-        return self.get("/admin/").status_code == 200
+        return self.get("/admin/orders/").status_code == 200
 
     def cookies(self) -> dict[str, str]:
         return self.http.cookies.get_dict()

@@ -259,10 +259,10 @@ def test_sign_in_records_the_clients_address_over_https(stack, db_for_url):
     browser = stack.visitor("127.0.0.4")
     assert browser.sign_in(OFFICE_EMAIL, "forkert-kodeord").status_code == 200
     signed_in = browser.sign_in(OFFICE_EMAIL)
-    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/admin/"
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/admin/orders/"
     assert "Secure" in signed_in.headers["Set-Cookie"]  # https, as nginx said
     assert signed_in.headers["Strict-Transport-Security"] == "max-age=31536000"
-    assert browser.get("/admin/").status_code == 200
+    assert browser.get("/admin/orders/").status_code == 200
     assert set(db.scalars(select(SignInAttempt.address))) == {"127.0.0.4"}
     details = db.scalars(select(AuditEvent.detail).where(AuditEvent.action.like("sign_in_%")))
     assert set(details) == {"127.0.0.4"}
