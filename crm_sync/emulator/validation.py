@@ -148,12 +148,15 @@ class Validator:
         if merged.get("LeadId") is None and merged.get("ContactId") is None:
             message = "Required fields are missing: [LeadId or ContactId]"
             return [error("REQUIRED_FIELD_MISSING", message, ["LeadId", "ContactId"])]
-        key = [normalize_id(merged.get(k)) for k in ("CampaignId", "LeadId", "ContactId")]
+        campaign = normalize_id(merged.get("CampaignId"))
+        people = {normalize_id(merged.get(k)) for k in ("LeadId", "ContactId")} - {None}
         for rid, member in self.store.records["CampaignMember"].items():
             if existing is not None and rid == existing.get("Id"):
                 continue
-            other = [normalize_id(member.get(k)) for k in ("CampaignId", "LeadId", "ContactId")]
-            if other == key:
+            theirs = {normalize_id(member.get(k)) for k in ("LeadId", "ContactId")} - {None}
+            # One membership per lead or contact and campaign; a converted lead's membership
+            # names both the lead and its contact.
+            if normalize_id(member.get("CampaignId")) == campaign and people & theirs:
                 return [error("DUPLICATE_VALUE", "Already a campaign member.", [])]
         return []
 
