@@ -4,7 +4,7 @@
 * ``GET /_emulator/requests``: the API request log;
 * ``POST /_emulator/reset``: forget records, added fields, the log and pending faults;
 * ``POST /_emulator/faults``: ``{"fault": "expire_sessions" | "fail" | "limit_exceeded" |
-  "too_many_requests" | "delay", "n": …, "status": …, "error_code": …, "message": …,
+  "too_many_requests" | "delay" | "clear", "n": …, "status": …, "error_code": …, "message": …,
   "seconds": …, "retry_after": …}``;
 * ``POST /_emulator/leads/{id}/convert``: convert a lead as a sales user would;
 * ``GET``/``POST /_emulator/org``: the org's settings; post any of ``{"duplicate_rule":
@@ -117,6 +117,8 @@ def _fault_from_json(emulator: SalesforceEmulator, spec: Mapping[str, Any]) -> R
         emulator.too_many_requests(n, int(spec.get("retry_after", 30)))
     elif kind == "delay":
         emulator.delay_next(float(spec.get("seconds", 1.0)), n)
+    elif kind == "clear":
+        emulator.clear_faults()
     else:
         return json_response(400, [error("INVALID_INPUT", f"unknown fault {kind!r}")])
     return json_response(204, None)

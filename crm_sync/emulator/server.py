@@ -316,6 +316,11 @@ class SalesforceEmulator:
         with self._lock:
             return self._api.usage()
 
+    def clear_faults(self) -> None:
+        """Forget the errors and delays queued for the next requests."""
+        with self._lock:
+            self._faults.clear()
+
     def delay_next(self, seconds: float, n: int = 1) -> None:
         """The next ``n`` API requests are carried out, then answered ``seconds`` late."""
         with self._lock:
