@@ -238,40 +238,6 @@ def test_100_queued_submissions_sync_in_a_handful_of_requests(build_app, db, sal
     assert len({lead["Intake_Submission_Id__c"] for lead in leads(salesforce)}) == 100
 
 
-@pytest.fixture
-def rsa_key_file(tmp_path, salesforce):
-    """A connected app's certificate key pair: the private key for us, the public for the org."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = tmp_path / "salesforce.key"
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    salesforce.jwt_public_key_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    yield path
-    salesforce.jwt_public_key_pem = None
-
-
-def test_the_jwt_bearer_flow(build_app, salesforce, rsa_key_file):
-    app = build_app(
-        SALESFORCE_CLIENT_SECRET=None,
-        SALESFORCE_USERNAME=salesforce.username,
-        SALESFORCE_PRIVATE_KEY_FILE=str(rsa_key_file),
-    )
-    assert app.extensions["intake"].salesforce.flow.value == "jwt_bearer"
-    submit(app.test_client(), "/pjecer/", VALID_ORDER)
-    sync(app)
-    assert len(leads(salesforce)) == 1
-
-
 def test_the_username_password_flow(build_app, salesforce):
     app = build_app(
         SALESFORCE_USERNAME=salesforce.username, SALESFORCE_PASSWORD=salesforce.password

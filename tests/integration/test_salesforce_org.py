@@ -54,9 +54,14 @@ def api_calls(salesforce, since: int) -> list[str]:
     return [f"{r.method} {r.path.split('/v62.0/', 1)[-1]}" for r in salesforce.requests[since:]]
 
 
-def submission_of(db, email: str) -> Submission:
-    db.expire_all()
-    return db.scalars(select(Submission).where(Submission.email == email)).one()
+def done_with(db, salesforce, who_id: str) -> dict[str, Any]:
+    """The one job is done with `who_id`, the one lead is there, with one task on `who_id`."""
+    (job,) = crm_jobs(db)
+    assert (job.status, job.external_id) == (JobStatus.DONE, who_id)
+    assert len(records(salesforce, "Lead")) == 1
+    (task,) = records(salesforce, "Task")
+    assert task["WhoId"] == who_id
+    return task
 
 
 # ------------------------------------------------------------------------------ duplicates
@@ -157,11 +162,7 @@ def test_a_lead_converted_before_the_retry_counts_as_done(build_app, db, salesfo
     before = len(salesforce.requests)
     sync(app)
 
-    (job,) = crm_jobs(db)
-    assert (job.status, job.external_id) == (JobStatus.DONE, contact)
-    assert len(records(salesforce, "Lead")) == 1
-    (task,) = records(salesforce, "Task")
-    assert task["WhoId"] == contact
+    done_with(db, salesforce, contact)
     (member,) = records(salesforce, "CampaignMember")
     assert member["ContactId"] == contact
     submission = db.scalars(select(Submission)).one()
@@ -192,11 +193,7 @@ def test_a_dead_job_requeued_after_the_lead_was_converted_puts_the_missing_task_
 
     sync(app)
 
-    (job,) = crm_jobs(db)
-    assert (job.status, job.external_id) == (JobStatus.DONE, contact)
-    assert len(records(salesforce, "Lead")) == 1
-    (task,) = records(salesforce, "Task")
-    assert task["WhoId"] == contact
+    task = done_with(db, salesforce, contact)
     assert task["Subject"].startswith("Følg op på OH-")
 
 
