@@ -23,7 +23,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -134,8 +134,3 @@ class ContactIndex:
         values = [{"contact_id": cid, "email_key": key} for cid, key in rows.items()]
         for start in range(0, len(values), ROWS_PER_STATEMENT):
             session.execute(insert(SalesforceContact), values[start : start + ROWS_PER_STATEMENT])
-
-
-def synced_at(session: Session) -> datetime | None:
-    """When the index was last refreshed (None: never)."""
-    return session.scalar(select(SalesforceSync.refreshed_at).where(SalesforceSync.name == NAME))
