@@ -1,59 +1,53 @@
-"""Benchmark the Salesforce sync: API requests per submission (single and burst), and
-submissions synced per second, against the local Salesforce emulator.
+"""Benchmark the Salesforce sync: API requests per submission, against the local Salesforce
+emulator, as the org's daily allowance counts them; and how fast submissions are synced.
 
 Run it from the repo root:
 
     .venv/bin/python bench/crm.py
-    .venv/bin/python bench/crm.py --single 100 --burst 400 --json /tmp/crm.json
+    .venv/bin/python bench/crm.py --single 50 --burst 200 --json /tmp/crm.json
     .venv/bin/python bench/crm.py --database-url postgresql+psycopg://postgres@127.0.0.1/postgres
 
-What one run does, on one machine:
+It prints three figures, for two orgs:
 
-1. Makes a temp dir with a fresh SQLite database, migrated with
-   `flask --app wsgi intake db upgrade`. With --database-url it instead creates a fresh
-   database `intake_bench_<random>` on that PostgreSQL server and drops it at the end.
-   Starts the Salesforce emulator (`crm_sync.emulator.SalesforceEmulator`, HTTPS on loopback,
-   a thread of this process; it counts every `/services/data/` request, which is what the org's
-   daily API allowance counts; OAuth logins are not API requests) and gunicorn serving
-   `wsgi:app` (--workers, --threads) as bench/intake.py does. Every subprocess gets this
-   shell's environment without INTAKE_*, MAIL_*, SALESFORCE_* and GUNICORN_CMD_ARGS, plus
-   SECRET_KEY, INTAKE_DATABASE_URL, INTAKE_MIN_FILL_SECONDS=0, INTAKE_WORKER_POLL_SECONDS
-   (--poll), INTAKE_MAIL_DIR (no MAIL_SERVER: the e-mails become .eml files in the temp dir)
-   and the emulator's SALESFORCE_LOGIN_URL, _CLIENT_ID, _CLIENT_SECRET and _CA_BUNDLE.
-2. Single, twice: with SALESFORCE_MATCH_CONTACTS=1 (the default: a Contact look-up before
-   the write) and =0 (no look-up; the goal is 1 API request per submission). A worker,
-   `flask --app wsgi intake worker`, runs continuously; --single submissions, alternately a
-   pamphlet order (/pjecer/) and a start-up request (/opstartshjaelp/), each with its own
-   e-mail address, are POSTed one at a time through gunicorn, and each waits until its
-   Salesforce job is done (polling the database) before the next is sent. The emulator's
-   request count before the POST and after the job is done gives each submission's API
-   requests, by kind and by endpoint; POST → job done is its sync latency.
-3. Burst: --burst submissions (half orders, half start-up requests) are queued through
-   gunicorn with no worker running (--concurrency client threads, untimed), then ONE worker
-   is started (SALESFORCE_MATCH_CONTACTS from --burst-match-contacts) and timed until every
-   Salesforce job is done (`SELECT count(*) FROM intake_delivery_jobs WHERE
-   kind='salesforce' AND status='done'`, polled): the burst's API requests in all and per
-   submission, and submissions synced per second from the worker's "started" log line (and
-   from its spawn). The worker does Salesforce jobs before e-mails in each pass; the e-mails
-   are then drained (untimed) so the outbox ends empty.
-4. Checks, per scenario (the emulator is emptied before each): exactly one Lead per
-   submission with distinct Intake_Submission_Id__c values equal to the submissions' public
-   ids, one Task per start-up request on its own lead, every submission linked to its lead,
-   every Salesforce job done, the worker's own API request count equal to the emulator's;
-   and the documented request counts (channel.py): 2 per single submission with the look-up,
-   1 without, and for a burst at most, per batch of up to 200 jobs, one look-up per 100
-   addresses, one upsert per owner group (≤ 2) and one create per 200 tasks. At the end every
-   outbox job is done.
+* one submission alone: --single submissions (20), alternately a pamphlet order and a
+  start-up request, each POSTed through gunicorn while a worker runs, and each waited for
+  (its Salesforce job done) before the next is sent: the API requests each one cost. The
+  first also loads the contact index (every Contact with an e-mail: one request);
+* a burst: --burst submissions (100) queued with no worker running, then one worker: the
+  API requests for all of them;
+* a burst whose first try failed: the same, with the org in read-only maintenance when the
+  worker starts (reads answer, every write is refused); once every job has failed its first
+  try, maintenance ends and the worker's retry, one for all of them, syncs them: the API
+  requests of both tries together;
+
+for a plain org (no duplicate rule, no campaign) and for an org as most are: the Standard
+Lead Duplicate Rule on (alert) and SALESFORCE_CAMPAIGN_ID set. In the second, every person
+sends a pamphlet order and then a start-up request, so every second lead meets the duplicate
+rule (and is saved past its alert). The goals (README, "Salesforce"): one submission alone at
+most 1 request; a burst of 100 at most 3; a burst of 100 whose first try failed at most 6.
+
+What one run does, on one machine: a temp dir with a fresh SQLite database (or, with
+--database-url, a fresh database `intake_bench_<random>` on that PostgreSQL server, dropped at
+the end), migrated with `flask --app wsgi intake db upgrade`; the emulator
+(`crm_sync.emulator.SalesforceEmulator`, HTTPS on loopback, a thread of this process: it
+counts every `/services/data/` request; OAuth logins are not API requests); gunicorn serving
+`wsgi:app`; per scenario a new worker (`flask --app wsgi intake worker`) and an emptied
+emulator. Every subprocess gets this shell's environment without INTAKE_*, MAIL_*,
+SALESFORCE_* and GUNICORN_CMD_ARGS, plus SECRET_KEY, INTAKE_DATABASE_URL,
+INTAKE_MIN_FILL_SECONDS=0, INTAKE_WORKER_POLL_SECONDS (--poll), INTAKE_RETRY_BASE_SECONDS=0.5
+(so the retry comes in a second, not in 30), e-mail as .eml files in the temp dir, and the
+emulator's SALESFORCE_* settings (client-credentials flow).
+
+Checks, per scenario: one Lead per submission with its public id as external id and its
+e-mail, one Task per start-up request on its own lead, one CampaignMember per lead when a
+campaign is set, every submission linked to its lead, every Salesforce job done, the worker's
+own count of API requests equal to the emulator's; and the goals above. Exit status 0 when
+every check passes, 1 otherwise, 2 when the benchmark could not run, 130 when interrupted.
 
 It is a benchmark, not a test: the client, the emulator, gunicorn and the worker share the
-machine's cores, so compare timings on one machine, not across machines (the request counts
-do not depend on the machine). The emulator (werkzeug's development server) closes the
-connection after every answer, so each API request pays a fresh TLS handshake on loopback;
-real Salesforce keeps connections open but is further away: the timings compare runs, the
-request counts are what carries over. Needs the project installed in the venv (`make` does
-`pip install -e .[test]`): this script imports `crm_sync.emulator`, never the app itself.
-Exit status 0 when every check passes, 1 otherwise, 2 when the benchmark could not run,
-130 when interrupted.
+machine's cores, so compare timings on one machine (the request counts do not depend on it).
+Needs the project installed in the venv (`make` does `pip install -e .[test]`): this script
+imports `crm_sync.emulator`, never the app itself.
 """
 
 from __future__ import annotations
@@ -65,6 +59,7 @@ import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -77,7 +72,6 @@ from bench.common import (
     STALL_TIMEOUT,
     BenchError,
     Distribution,
-    FreshForm,
     Gunicorn,
     Tables,
     WorkerProcess,
@@ -85,7 +79,6 @@ from bench.common import (
     add_gunicorn_options,
     add_poll_option,
     app_environment,
-    cpu_percent,
     describe,
     fetch_form,
     finish,
@@ -105,24 +98,39 @@ from bench.common import (
     run_benchmark,
     temp_dir,
 )
-from bench.load import EMAILS_PER_KIND, FORM_DATA, HELP, ORDER, PATHS, address, kind_of
+from bench.load import EMAILS_PER_KIND, FORM_DATA, HELP, PATHS, address, kind_of
 
 # Run as a script, bench/ is first on sys.path and bench/intake.py hides the app's package
 # `intake`. crm_sync.emulator imports nothing of the app, so it is safe here (it comes from
 # the editable install); the app itself is only run: migrated with its CLI, served with
 # gunicorn, its worker as `flask --app wsgi intake worker`, and counted with SQL.
 from crm_sync.emulator import SalesforceEmulator
+from crm_sync.emulator.org import DuplicateRuleAction
 
 DB_POLL_SECONDS = 0.005  # how often the bench looks at the outbox while it waits
-
-LOOKUP_ADDRESSES = 100  # channel.py: one Contact look-up per 100 e-mail addresses
-COLLECTION_LIMIT = 200  # channel.py: records per sObject Collections request
-BATCH_SIZE = 200  # SALESFORCE_BATCH_SIZE's default: CRM jobs the worker claims together
-
+GOALS = {"single": 1, "burst": 3, "failed": 6}  # API requests, at most (README)
 SENT = re.compile(r"Salesforce: (\d+) job\(s\) sent; (\d+) API request\(s\) so far")
-WORKER_ERRORS = ("ERROR", "CRITICAL", "Traceback")  # the bench stops waiting at once
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b")  # a traceback's last line
 API_PATH = re.compile(r"^/services/data/v[\d.]+/")
+
+
+@dataclass(frozen=True)
+class Org:
+    name: str
+    label: str
+    duplicate_rule: bool
+    campaign: bool
+
+    def person(self, tag: str, index: int) -> str:
+        """Who sends submission `index`: in the busy org each person sends two (an order,
+        then a start-up request), so the second meets the duplicate rule."""
+        return address(tag, index // 2 if self.duplicate_rule else index)
+
+
+ORGS = (
+    Org("plain", "plain org", duplicate_rule=False, campaign=False),
+    Org("busy", "duplicate rule on, campaign set", duplicate_rule=True, campaign=True),
+)
 
 
 # --- The app: its environment, its worker and its tables ---------------------------------
@@ -132,13 +140,13 @@ def clean_environment(
     database_url: str, tmp: Path, emulator: SalesforceEmulator, poll_seconds: float
 ) -> dict[str, str]:
     """The app's environment (common.app_environment) without MAIL_* and SALESFORCE_* either
-    (so e-mails become .eml files), the worker's poll, and Salesforce = the emulator
-    (client-credentials flow)."""
+    (so e-mails become .eml files), a quick retry, and Salesforce = the emulator."""
     return app_environment(
         database_url,
         tmp,
         drop=("MAIL_", "SALESFORCE_"),
         INTAKE_WORKER_POLL_SECONDS=str(poll_seconds),
+        INTAKE_RETRY_BASE_SECONDS="0.5",
         SALESFORCE_LOGIN_URL=emulator.url,
         SALESFORCE_CLIENT_ID=emulator.client_id,
         SALESFORCE_CLIENT_SECRET=emulator.client_secret,
@@ -147,18 +155,25 @@ def clean_environment(
     )
 
 
-def with_match_contacts(env: dict[str, str], match_contacts: bool) -> dict[str, str]:
-    return {**env, "SALESFORCE_MATCH_CONTACTS": "1" if match_contacts else "0"}
+def prepare_org(emulator: SalesforceEmulator, org: Org, env: dict[str, str]) -> dict[str, str]:
+    """Empty the emulator and set it up as `org`; the worker's environment for it."""
+    emulator.reset()
+    if org.duplicate_rule:
+        emulator.org.duplicate_rule = DuplicateRuleAction.ALERT
+    if not org.campaign:
+        return env
+    campaign = emulator.add_record("Campaign", {"Name": "Kommunesamarbejde 2026"})
+    return {**env, "SALESFORCE_CAMPAIGN_ID": campaign}
 
 
 class SyncWorker(WorkerProcess):
-    """The worker (common.WorkerProcess) that also reads its "Salesforce: N job(s) sent;
-    M API request(s)" lines and notes its errors, which end the bench's waiting at once."""
+    """The worker that also reads its "Salesforce: N job(s) sent; M API request(s)" lines and
+    notes its errors (a warning is expected: the failed first try)."""
 
-    TROUBLE = ("WARNING", "ERROR", "CRITICAL", "Traceback")
+    TROUBLE = ("ERROR", "CRITICAL", "Traceback")
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.errors: list[str] = []  # its errors and tracebacks' exception lines
+        self.errors: list[str] = []
         self.batches: list[int] = []  # jobs per Salesforce batch it sent
         self.api_requests = 0  # its own count of API requests (the last such line)
         super().__init__(env, log)  # starts reading the log
@@ -172,45 +187,44 @@ class SyncWorker(WorkerProcess):
         if sent:
             self.batches.append(int(sent.group(1)))
             self.api_requests = int(sent.group(2))
-        if any(word in line for word in WORKER_ERRORS) or EXCEPTION_LINE.match(line):
+        if self.is_trouble(line):
             self.errors.append(line.rstrip())
 
     def broken(self) -> str | None:
-        """Why waiting for this worker is pointless (it exited, or logged an error), or None."""
         if not self.alive():
             return f"the worker exited with status {self.process.returncode}"
         if self.errors:
-            cause = next((e for e in self.errors if EXCEPTION_LINE.match(e)), self.errors[0])
-            return f"the worker logged an error: {cause}"
+            return f"the worker logged an error: {self.errors[0]}"
         return None
 
 
 @dataclass(frozen=True)
 class Stored:
-    """A stored submission, as the checks need it."""
-
     public_id: str
     kind: str
     email: str
     salesforce_id: str | None
-    salesforce_object: str | None
-    job_status: str  # its Salesforce job's
+    job_status: str
 
 
 class Outbox(Tables):
-    """The bench's read-only look at the app's tables (one engine for the run), with the
-    queries the Salesforce scenarios wait on and check."""
+    """The bench's read-only look at the app's tables."""
 
-    def salesforce_done(self) -> int:
+    def done(self) -> int:
         return self.scalar(
             "SELECT count(*) FROM intake_delivery_jobs WHERE kind='salesforce' AND status='done'"
         )
 
-    def salesforce_failed(self) -> int:
-        """Salesforce jobs that are dead or waiting for a retry after a failed try."""
+    def failed_once(self) -> int:
+        """Salesforce jobs waiting for a retry after a failed try."""
         return self.scalar(
             "SELECT count(*) FROM intake_delivery_jobs WHERE kind='salesforce' "
-            "AND (status='dead' OR (status='pending' AND attempts > 0))"
+            "AND status='pending' AND attempts > 0"
+        )
+
+    def dead(self) -> int:
+        return self.scalar(
+            "SELECT count(*) FROM intake_delivery_jobs WHERE kind='salesforce' AND status='dead'"
         )
 
     def open_jobs(self) -> int:
@@ -218,262 +232,172 @@ class Outbox(Tables):
             "SELECT count(*) FROM intake_delivery_jobs WHERE status IN ('pending', 'running')"
         )
 
-    def sync_state(self, email: str) -> tuple[str, int, str] | None:
-        """(status, attempts, last_error) of the Salesforce job of the submission from
-        `email`, None while there is none."""
+    def job_state(self, public_id: str) -> str | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
+            state = conn.scalar(
                 text(
-                    "SELECT j.status, j.attempts, j.last_error FROM intake_delivery_jobs j "
-                    "JOIN intake_submissions s ON s.id = j.submission_id "
-                    "WHERE s.email = :email AND j.kind = 'salesforce'"
+                    "SELECT j.status FROM intake_delivery_jobs j JOIN intake_submissions s "
+                    "ON s.id = j.submission_id WHERE s.public_id = :id AND j.kind = 'salesforce'"
                 ),
-                {"email": email},
-            ).first()
-        return None if row is None else (str(row[0]), int(row[1]), str(row[2] or ""))
+                {"id": public_id},
+            )
+            return None if state is None else str(state)
 
     def submissions(self, tag: str) -> list[Stored]:
         """The submissions from this scenario's addresses (`<tag>-NNNN@example.dk`)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 text(
-                    "SELECT s.public_id, s.kind, s.email, s.salesforce_id, s.salesforce_object, "
-                    "j.status FROM intake_submissions s JOIN intake_delivery_jobs j "
+                    "SELECT s.public_id, s.kind, s.email, s.salesforce_id, j.status "
+                    "FROM intake_submissions s JOIN intake_delivery_jobs j "
                     "ON j.submission_id = s.id AND j.kind = 'salesforce' "
                     "WHERE s.email LIKE :pattern ORDER BY s.id"
                 ),
                 {"pattern": f"{tag}-%@example.dk"},
             )
             return [
-                Stored(
-                    public_id=str(public_id),
-                    kind=str(kind),
-                    email=str(email),
-                    salesforce_id=salesforce_id,
-                    salesforce_object=salesforce_object,
-                    job_status=str(status),
-                )
-                for public_id, kind, email, salesforce_id, salesforce_object, status in rows
+                Stored(str(public_id), str(kind), str(email), salesforce_id, str(status))
+                for public_id, kind, email, salesforce_id, status in rows
             ]
 
 
-# --- The client: forms and POSTs ----------------------------------------------------------
+# --- The client ---------------------------------------------------------------------------
 
 
-def post_submission(
-    session: requests.Session, url: str, kind: str, email: str, form: FreshForm
-) -> None:
-    """POST a valid form of this kind from this address; it must be answered 303."""
-    response = post_form(session, url, form, {**FORM_DATA[kind], "email": email})
+def post_submission(session: requests.Session, base_url: str, kind: str, email: str) -> str:
+    """POST a valid form of this kind from this address (303 expected); its public id is
+    read back by the caller from the database."""
+    url = base_url + PATHS[kind]
+    response = post_form(
+        session, url, fetch_form(session, url), {**FORM_DATA[kind], "email": email}
+    )
     if response.status_code != 303:
         raise BenchError(f"POST {url}: {describe(response)}")
+    return email
 
 
-def queue_submissions(base_url: str, tag: str, count: int, concurrency: int) -> None:
-    """`count` valid submissions through gunicorn, from `concurrency` threads (untimed)."""
-
-    def one(session: requests.Session, index: int) -> None:
-        kind = kind_of(index)
-        url = base_url + PATHS[kind]
-        post_submission(session, url, kind, address(tag, index), fetch_form(session, url))
-
-    in_threads(count, concurrency, one)
-
-
-# --- The emulator: requests and records ---------------------------------------------------
+# --- The emulator's side ------------------------------------------------------------------
 
 
 def endpoint(method: str, path: str) -> str:
-    """`GET query/`, `POST composite`, … (the path after /services/data/vNN.N/)."""
     return f"{method} {API_PATH.sub('', path)}"
 
 
-def endpoints_since(emulator: SalesforceEmulator, start: int) -> list[str]:
-    return [endpoint(r.method, r.path) for r in list(emulator.requests)[start:]]
-
-
 @dataclass
-class EmulatorCheck:
-    """Does the emulator hold exactly what this scenario's submissions should have made?"""
+class Check:
+    """Does the emulator hold exactly what the scenario's submissions should have made?"""
 
-    submissions: int  # stored with this scenario's addresses
-    expected_submissions: int
+    submissions: int
     leads: int
-    distinct_external_ids: int
-    external_ids_match: bool  # the leads' Intake_Submission_Id__c = the submissions' public ids
-    emails_match: bool  # each lead's Email is its submission's address
     tasks: int
-    expected_tasks: int  # one per start-up request
-    tasks_on_own_lead: int  # start-up requests whose lead has exactly one task, theirs
-    linked: int  # submissions whose salesforce_id is their lead's Id (salesforce_object Lead)
-    jobs_done: int
-    ok: bool
+    members: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
-def check_emulator(
-    emulator: SalesforceEmulator, stored: list[Stored], expected: int, external_id_field: str
-) -> EmulatorCheck:
+def check_emulator(emulator: SalesforceEmulator, stored: list[Stored], org: Org) -> Check:
     leads = emulator.find_records("Lead")
     tasks = emulator.find_records("Task")
-    by_external_id = {lead.get(external_id_field): lead for lead in leads}
-    public_ids = {s.public_id for s in stored}
+    members = emulator.find_records("CampaignMember")
+    check = Check(len(stored), len(leads), len(tasks), len(members))
+    by_external_id = {lead.get(emulator.external_id_field): lead for lead in leads}
     helps = [s for s in stored if s.kind == HELP]
     tasks_by_who = Counter(task.get("WhoId") for task in tasks)
-    on_own_lead = sum(
-        s.public_id in by_external_id and tasks_by_who[by_external_id[s.public_id]["Id"]] == 1
-        for s in helps
-    )
-    emails_match = all(
-        str(by_external_id.get(s.public_id, {}).get("Email", "")).lower() == s.email.lower()
-        for s in stored
-    )
-    linked = sum(
-        s.public_id in by_external_id
-        and s.salesforce_id == by_external_id[s.public_id]["Id"]
-        and s.salesforce_object == "Lead"
-        for s in stored
-    )
-    jobs_done = sum(s.job_status == "done" for s in stored)
-    n = len(stored)
-    return EmulatorCheck(
-        submissions=n,
-        expected_submissions=expected,
-        leads=len(leads),
-        distinct_external_ids=len(by_external_id),
-        external_ids_match=set(by_external_id) == public_ids,
-        emails_match=emails_match,
-        tasks=len(tasks),
-        expected_tasks=len(helps),
-        tasks_on_own_lead=on_own_lead,
-        linked=linked,
-        jobs_done=jobs_done,
-        ok=(
-            n == expected == len(leads) == len(by_external_id) == linked == jobs_done
-            and set(by_external_id) == public_ids
-            and emails_match
-            and len(tasks) == len(helps) == on_own_lead
-        ),
-    )
+    if len(leads) != len(stored) or set(by_external_id) != {s.public_id for s in stored}:
+        check.problems.append(f"{len(leads)} leads for {len(stored)} submissions")
+    for s in stored:
+        lead = by_external_id.get(s.public_id, {})
+        if str(lead.get("Email", "")).lower() != s.email.lower():
+            check.problems.append(f"{s.public_id}: the lead's e-mail is not its submission's")
+        if s.salesforce_id != lead.get("Id"):
+            check.problems.append(f"{s.public_id}: not linked to its lead")
+        if s.job_status != "done":
+            check.problems.append(f"{s.public_id}: its Salesforce job is {s.job_status}")
+    for s in helps:
+        if tasks_by_who[s.salesforce_id] != 1:
+            check.problems.append(f"{s.public_id}: {tasks_by_who[s.salesforce_id]} tasks")
+    if len(tasks) != len(helps):
+        check.problems.append(f"{len(tasks)} tasks for {len(helps)} start-up requests")
+    expected_members = len(leads) if org.campaign else 0
+    if len(members) != expected_members or len({m["LeadId"] for m in members}) != len(members):
+        check.problems.append(f"{len(members)} campaign members, {expected_members} expected")
+    return check
 
 
 # --- Results ------------------------------------------------------------------------------
 
 
 @dataclass
-class Single:
-    match_contacts: bool
+class Scenario:
+    org: str
+    name: str  # single, burst, failed
     submissions: int
-    orders: int
-    helps: int
     api_requests: int  # the emulator's count over the scenario
     worker_api_requests: int  # the worker's own count (its log)
-    requests_per_order: list[int]  # each order's, in order
-    requests_per_help: list[int]
     endpoints: dict[str, int]
-    documented_per_submission: int  # channel.py: 2 with the look-up, 1 without
-    sync: Distribution  # POST sent → its Salesforce job seen done
-    seconds: float  # the whole scenario, first POST to last job done
-    startup_seconds: float
-    failures: list[str]
-    worker_trouble: list[str]
-    check: EmulatorCheck
+    batches: list[int]
+    seconds: float  # first POST (single) or the worker's start (bursts) → every job done
+    per_submission: list[int] = field(default_factory=list)  # single: each one's requests
+    sync: Distribution | None = None  # single: POST → its Salesforce job done
+    failures: list[str] = field(default_factory=list)
+    check: Check | None = None
 
     @property
-    def per_submission(self) -> float:
-        return self.api_requests / self.submissions if self.submissions else math.nan
-
-    @property
-    def ok(self) -> bool:
-        each = [*self.requests_per_order, *self.requests_per_help]
-        return (
-            self.check.ok
-            and not self.failures
-            and self.api_requests == self.worker_api_requests == sum(each)
-            and len(each) == self.submissions
-            and all(n == self.documented_per_submission for n in each)
-        )
-
-
-@dataclass
-class Burst:
-    match_contacts: bool
-    submissions: int
-    orders: int
-    helps: int
-    queue_seconds: float  # queueing them through gunicorn (untimed for the result)
-    api_requests: int
-    worker_api_requests: int
-    endpoints: dict[str, int]
-    batches: list[int]  # jobs per Salesforce batch, from the worker's log
-    documented_max: int
-    startup_seconds: float  # spawn → "started" log line
-    sync_seconds: float  # "started" → every Salesforce job done
-    synced_per_s: float
-    synced_per_s_with_startup: float  # from spawn
-    email_jobs: int
-    emails_seconds: float  # every Salesforce job done → every e-mail job done
-    worker_cpu_percent: float  # of one core, over the sync
-    bench_cpu_percent: float  # this process (the emulator, mostly) over the sync
-    worker_trouble: list[str]
-    failures: list[str]
-    check: EmulatorCheck
-
-    @property
-    def per_submission(self) -> float:
-        return self.api_requests / self.submissions if self.submissions else math.nan
+    def figure(self) -> int:
+        """What the goal is about: a single submission's requests after the first (which also
+        loads the contact index), or the burst's in all."""
+        if self.name == "single":
+            return max(self.per_submission[1:], default=0)
+        return self.api_requests
 
     @property
     def ok(self) -> bool:
         return (
-            self.check.ok
-            and not self.failures
+            not self.failures
+            and self.check is not None
+            and self.check.ok
             and self.api_requests == self.worker_api_requests
-            and self.api_requests <= self.documented_max
+            and self.figure <= GOALS[self.name]
         )
 
 
 @dataclass
 class Results:
-    singles: list[Single] = field(default_factory=list)
-    burst: Burst | None = None
+    scenarios: list[Scenario] = field(default_factory=list)
     outbox: dict[str, int] = field(default_factory=dict)
     eml_files: int = 0
 
-
-def documented_burst_max(n: int, helps: int, match_contacts: bool) -> int:
-    """channel.py's count for a burst, at most: per batch of up to BATCH_SIZE jobs, one
-    look-up per 100 addresses, one upsert per owner group (with and without an owner from the
-    routing: ≤ 2) per 200 leads, one create per 200 tasks (no campaign is configured)."""
-    total, left, helps_left = 0, n, helps
-    while left > 0:
-        batch = min(BATCH_SIZE, left)
-        batch_helps = min(helps_left, batch)
-        lookups = math.ceil(batch / LOOKUP_ADDRESSES) if match_contacts else 0
-        total += lookups + 2 + math.ceil(batch_helps / COLLECTION_LIMIT)
-        left, helps_left = left - batch, helps_left - batch_helps
-    return total
+    def of(self, org: str, name: str) -> Scenario | None:
+        return next((s for s in self.scenarios if (s.org, s.name) == (org, name)), None)
 
 
 # --- The scenarios ------------------------------------------------------------------------
 
 
-def drain(worker: SyncWorker, outbox: Outbox) -> tuple[float, str | None]:
-    """Wait until no job is pending or running (the e-mails are left): the seconds waited,
-    and why it gave up, if it did."""
-    started = time.perf_counter()
-    seen, last_change = outbox.open_jobs(), time.monotonic()
-    while seen:
+def wait_until(
+    worker: SyncWorker, ready: Callable[[], bool], what: str, progress_of: Callable[[], int]
+) -> str | None:
+    """Poll until `ready()`; why it gave up (the worker broke, no progress), or None."""
+    seen, last_change = progress_of(), time.monotonic()
+    while not ready():
         problem = worker.broken()
+        now = progress_of()
+        if now != seen:
+            seen, last_change = now, time.monotonic()
+        elif problem is None and time.monotonic() - last_change > STALL_TIMEOUT:
+            problem = f"no progress for {STALL_TIMEOUT:g} s"
         if problem is not None:
-            return time.perf_counter() - started, f"draining the outbox: {problem}"
-        if time.monotonic() - last_change > STALL_TIMEOUT:
-            stalled = f"{seen} jobs still open after {STALL_TIMEOUT:g} s without progress"
-            return time.perf_counter() - started, stalled
-        time.sleep(DB_POLL_SECONDS * 4)
-        now_open = outbox.open_jobs()
-        if now_open != seen:
-            seen, last_change = now_open, time.monotonic()
-    return time.perf_counter() - started, None
+            return f"{what}: {problem}"
+        time.sleep(DB_POLL_SECONDS)
+    return None
+
+
+def synced(outbox: Outbox, public_id: str) -> Callable[[], bool]:
+    """Whether the Salesforce job of this submission is done."""
+    return lambda: outbox.job_state(public_id) == "done"
 
 
 def run_single(
@@ -483,76 +407,42 @@ def run_single(
     outbox: Outbox,
     gunicorn: Gunicorn,
     tmp: Path,
-    match_contacts: bool,
-) -> Single:
-    n = args.single
-    tag = f"single-{'lookup' if match_contacts else 'nolookup'}"
-    emulator.reset()
-    setting = f"SALESFORCE_MATCH_CONTACTS={int(match_contacts)}"
-    progress(f"single, {setting}: {n} submissions one at a time, worker running")
-    worker = SyncWorker(with_match_contacts(env, match_contacts), tmp / f"worker-{tag}.log")
-    per_kind: dict[str, list[int]] = {ORDER: [], HELP: []}
+    org: Org,
+) -> Scenario:
+    n, tag = args.single, f"single-{org.name}"
+    worker_env = prepare_org(emulator, org, env)
+    progress(f"{org.label}, one at a time: {n} submissions, each synced before the next")
+    worker = SyncWorker(worker_env, tmp / f"worker-{tag}.log")
+    result = Scenario(org.name, "single", n, 0, 0, {}, [], math.nan)
     latencies: list[float] = []
-    failures: list[str] = []
     session = requests.Session()
     try:
         worker.wait_started()
         began = time.perf_counter()
         for index in range(n):
-            kind, email = kind_of(index), address(tag, index)
-            url = gunicorn.url + PATHS[kind]
-            form = fetch_form(session, url)
-            before = emulator.api_request_count()
-            sent = time.perf_counter()
-            post_submission(session, url, kind, email, form)
-            deadline = time.monotonic() + STALL_TIMEOUT
-            while True:
-                state = outbox.sync_state(email)
-                if state is not None and state[0] == "done":
-                    latencies.append(time.perf_counter() - sent)
-                    per_kind[kind].append(emulator.api_request_count() - before)
-                    break
-                if state is not None and (state[0] == "dead" or state[2]):
-                    failures.append(f"{email}: {state[0]} after {state[1]} tries: {state[2]}")
-                    break
-                problem = worker.broken()
-                if problem is None and time.monotonic() > deadline:
-                    problem = f"not done after {STALL_TIMEOUT:g} s (state {state})"
-                if problem is not None:
-                    failures.append(f"{email}: {problem}")
-                    break
-                time.sleep(DB_POLL_SECONDS)
-            if failures:  # something is broken: stop posting, report it
-                progress(f"single, {setting}: stopped after submission {index + 1}: {failures[0]}")
-                break
-        seconds = time.perf_counter() - began
-        if not failures:
-            _, problem = drain(worker, outbox)
+            before, sent = emulator.api_request_count(), time.perf_counter()
+            post_submission(session, gunicorn.url, kind_of(index), org.person(tag, index))
+            problem = wait_until(
+                worker,
+                synced(outbox, outbox.submissions(tag)[-1].public_id),
+                f"submission {index + 1}",
+                outbox.done,
+            )
             if problem is not None:
-                failures.append(problem)
+                result.failures.append(problem)
+                break
+            latencies.append(time.perf_counter() - sent)
+            result.per_submission.append(emulator.api_request_count() - before)
+        result.seconds = time.perf_counter() - began
+        if not result.failures:
+            problem = wait_until(
+                worker, lambda: outbox.open_jobs() == 0, "e-mails", outbox.open_jobs
+            )
+            result.failures += [problem] if problem else []
     finally:
         worker.stop()
         session.close()
-    used = endpoints_since(emulator, 0)
-    check = check_emulator(emulator, outbox.submissions(tag), n, emulator.external_id_field)
-    return Single(
-        match_contacts=match_contacts,
-        submissions=n,
-        orders=sum(kind_of(i) == ORDER for i in range(n)),
-        helps=sum(kind_of(i) == HELP for i in range(n)),
-        api_requests=emulator.api_request_count(),
-        worker_api_requests=worker.api_requests,
-        requests_per_order=per_kind[ORDER],
-        requests_per_help=per_kind[HELP],
-        endpoints=dict(Counter(used)),
-        documented_per_submission=2 if match_contacts else 1,
-        sync=Distribution.of("POST → Salesforce job done", latencies),
-        seconds=seconds,
-        startup_seconds=worker.started_at - worker.spawned_at,
-        failures=failures,
-        worker_trouble=worker.trouble,
-        check=check,
-    )
+    return finished(result, emulator, outbox, worker, tag, org, latencies)
 
 
 def run_burst(
@@ -562,105 +452,86 @@ def run_burst(
     outbox: Outbox,
     gunicorn: Gunicorn,
     tmp: Path,
-) -> Burst:
-    n, tag, match_contacts = args.burst, "burst", bool(args.burst_match_contacts)
-    emulator.reset()
-    progress(f"burst: queueing {n} submissions through gunicorn, no worker (untimed set-up)")
-    queue_started = time.perf_counter()
-    queue_submissions(gunicorn.url, tag, n, args.concurrency)
-    queue_seconds = time.perf_counter() - queue_started
-    stored = outbox.submissions(tag)
-    if len(stored) != n:
-        raise BenchError(f"burst: {n} submissions POSTed, but {len(stored)} stored")
-    helps = sum(s.kind == HELP for s in stored)
-    email_jobs = sum(EMAILS_PER_KIND[s.kind] for s in stored)
-    target = outbox.salesforce_done() + n
-    failures: list[str] = []
+    org: Org,
+    *,
+    fail_first: bool,
+) -> Scenario:
+    n, name = args.burst, "failed" if fail_first else "burst"
+    tag = f"{name}-{org.name}"
+    worker_env = prepare_org(emulator, org, env)
+    what = "whose first try fails (maintenance)" if fail_first else ""
+    progress(f"{org.label}, burst {what}: queueing {n} submissions, no worker (untimed)")
 
-    progress(f"burst: one worker syncing {n} Salesforce jobs")
-    worker = SyncWorker(with_match_contacts(env, match_contacts), tmp / "worker-burst.log")
-    done_at = math.nan
+    def one(session: requests.Session, index: int) -> None:
+        post_submission(session, gunicorn.url, kind_of(index), org.person(tag, index))
+
+    in_threads(n, args.concurrency, one)
+    if len(outbox.submissions(tag)) != n:
+        raise BenchError(f"{tag}: {n} submissions POSTed, but not all stored")
+    target = outbox.done() + n
+    emulator.org.maintenance = fail_first
+    result = Scenario(org.name, name, n, 0, 0, {}, [], math.nan)
+    worker = SyncWorker(worker_env, tmp / f"worker-{tag}.log")
     try:
         worker.wait_started()
-        worker_cpu_started, bench_cpu_started = worker.cpu_seconds(), time.process_time()
-        seen, last_change = outbox.salesforce_done(), time.monotonic()
-        while True:
-            done = outbox.salesforce_done()
-            if done >= target:
-                done_at = time.perf_counter()
-                break
-            if done != seen:
-                seen, last_change = done, time.monotonic()
-            problem = worker.broken()
-            if problem is None and time.monotonic() - last_change > STALL_TIMEOUT:
-                problem = f"no progress for {STALL_TIMEOUT:g} s"
-            failed = outbox.salesforce_failed()
-            if problem is None and failed:
-                problem = f"{failed} Salesforce jobs failed (dead or waiting to retry)"
-            if problem is not None:
-                failures.append(f"{done - target + n} of {n} Salesforce jobs done: {problem}")
-                progress(f"burst: {failures[-1]}")
-                break
-            time.sleep(DB_POLL_SECONDS)
-        worker_cpu = worker.cpu_seconds() - worker_cpu_started
-        bench_cpu = time.process_time() - bench_cpu_started
-        emails_seconds = math.nan
-        if not failures:
-            emails_seconds, problem = drain(worker, outbox)
-            if problem is not None:
-                failures.append(problem)
+        if fail_first:
+            problem = wait_until(
+                worker, lambda: outbox.failed_once() >= n, "the first try", outbox.failed_once
+            )
+            emulator.org.maintenance = False  # the window is over; the retry is due soon
+            result.failures += [problem] if problem else []
+        if not result.failures:
+            problem = wait_until(worker, lambda: outbox.done() >= target, "the sync", outbox.done)
+            result.seconds = time.perf_counter() - worker.started_at
+            result.failures += [problem] if problem else []
+        if not result.failures:
+            problem = wait_until(
+                worker, lambda: outbox.open_jobs() == 0, "e-mails", outbox.open_jobs
+            )
+            result.failures += [problem] if problem else []
     finally:
         worker.stop()
-    sync_seconds = done_at - worker.started_at
-    startup_seconds = worker.started_at - worker.spawned_at
-    check = check_emulator(emulator, outbox.submissions(tag), n, emulator.external_id_field)
-    return Burst(
-        match_contacts=match_contacts,
-        submissions=n,
-        orders=n - helps,
-        helps=helps,
-        queue_seconds=queue_seconds,
-        api_requests=emulator.api_request_count(),
-        worker_api_requests=worker.api_requests,
-        endpoints=dict(Counter(endpoints_since(emulator, 0))),
-        batches=worker.batches,
-        documented_max=documented_burst_max(n, helps, match_contacts),
-        startup_seconds=startup_seconds,
-        sync_seconds=sync_seconds,
-        synced_per_s=rate_or_nan(n, sync_seconds),
-        synced_per_s_with_startup=rate_or_nan(n, startup_seconds + sync_seconds),
-        email_jobs=email_jobs,
-        emails_seconds=emails_seconds,
-        worker_cpu_percent=cpu_percent(worker_cpu, sync_seconds),
-        bench_cpu_percent=cpu_percent(bench_cpu, sync_seconds),
-        worker_trouble=worker.trouble,
-        failures=failures,
-        check=check,
-    )
+        emulator.org.maintenance = False
+    return finished(result, emulator, outbox, worker, tag, org, [])
+
+
+def finished(
+    result: Scenario,
+    emulator: SalesforceEmulator,
+    outbox: Outbox,
+    worker: SyncWorker,
+    tag: str,
+    org: Org,
+    latencies: list[float],
+) -> Scenario:
+    result.api_requests = emulator.api_request_count()
+    result.worker_api_requests = worker.api_requests
+    result.endpoints = dict(Counter(endpoint(r.method, r.path) for r in emulator.requests))
+    result.batches = worker.batches
+    if latencies:
+        result.sync = Distribution.of("POST → Salesforce job done", latencies)
+    if outbox.dead():
+        result.failures.append(f"{outbox.dead()} Salesforce jobs dead")
+    result.check = check_emulator(emulator, outbox.submissions(tag), org)
+    return result
 
 
 # --- The report ---------------------------------------------------------------------------
-
-
-def describe_check(check: EmulatorCheck) -> str:
-    mark = "OK" if check.ok else "MISMATCH"
-    return (
-        f"stored {check.submissions}/{check.expected_submissions}; emulator: {check.leads} "
-        f"leads, {check.distinct_external_ids} distinct Intake_Submission_Id__c "
-        f"(= the public ids: {'yes' if check.external_ids_match else 'NO'}; e-mails match: "
-        f"{'yes' if check.emails_match else 'NO'}), {check.tasks} tasks for "
-        f"{check.expected_tasks} start-up requests ({check.tasks_on_own_lead} on their own "
-        f"lead); {check.linked} submissions linked to their lead; {check.jobs_done} Salesforce "
-        f"jobs done: {mark}"
-    )
 
 
 def describe_endpoints(endpoints: dict[str, int]) -> str:
     return ", ".join(f"{name} ×{count}" for name, count in sorted(endpoints.items())) or "none"
 
 
-def mean_or_nan(values: list[int]) -> float:
-    return sum(values) / len(values) if values else math.nan
+def figure_text(s: Scenario | None) -> str:
+    if s is None:
+        return "not run"
+    mark = "OK" if s.ok else "NO"
+    if s.name == "single":
+        mean = s.api_requests / s.submissions if s.submissions else math.nan
+        first = s.per_submission[0] if s.per_submission else 0
+        return f"{s.figure} each (first {first}; mean {mean:.2f}) {mark}"
+    return f"{s.api_requests} in all ({s.api_requests / s.submissions:.3f} each) {mark}"
 
 
 def print_report(settings: dict[str, Any], results: Results, ok: bool, out: IO[str]) -> None:
@@ -669,115 +540,62 @@ def print_report(settings: dict[str, Any], results: Results, ok: bool, out: IO[s
     say()
     say(
         headline(
-            "BL Intake Salesforce sync benchmark",
-            s,
-            f"simple-salesforce {s['simple_salesforce']}",
+            "BL Intake Salesforce sync benchmark", s, f"simple-salesforce {s['simple_salesforce']}"
         )
     )
     say(f"database: {s['database']}")
     say(
-        f"Salesforce: the emulator (crm_sync.emulator) at {s['emulator_url']}, API "
-        f"v{s['api_version']}, a thread of this process; API requests = its /services/data/ "
-        "requests (logins not counted)"
+        f"Salesforce: the emulator at {s['emulator_url']}, API v{s['api_version']}; API requests "
+        "= its /services/data/ requests (logins are not API requests)"
     )
     say(gunicorn_line(s, "wsgi:app on 127.0.0.1; e-mail to .eml files"))
     say(
-        "worker: one `flask --app wsgi intake worker` subprocess per scenario, "
-        f"INTAKE_WORKER_POLL_SECONDS={s['poll_seconds']:g}, SALESFORCE_BATCH_SIZE default "
-        f"({BATCH_SIZE}), no campaign"
-    )
-    say(
-        f"single: {s['single']} submissions one at a time, alternately /pjecer/ and "
-        "/opstartshjaelp/, each waiting for its Salesforce job; once per "
-        "SALESFORCE_MATCH_CONTACTS setting"
-    )
-    say(
-        f"burst: {s['burst']} submissions queued first ({s['concurrency']} client threads, "
-        f"untimed), then one worker; SALESFORCE_MATCH_CONTACTS={s['burst_match_contacts']}"
+        f"worker: a new `flask --app wsgi intake worker` per scenario, INTAKE_WORKER_POLL_SECONDS="
+        f"{s['poll_seconds']:g}, INTAKE_RETRY_BASE_SECONDS=0.5, SALESFORCE_MATCH_CONTACTS=1"
     )
     say(load_line(s))
-
-    if results.singles:
+    say()
+    say("API requests (goals: one alone ≤ 1 after the contact index's first load; a burst of")
+    say(f"{s['burst']} ≤ 3; a burst of {s['burst']} whose first try failed ≤ 6, both tries)")
+    rows = (
+        ("single", f"one submission alone ({s['single']}, one at a time)"),
+        ("burst", f"a burst of {s['burst']}"),
+        ("failed", f"a burst of {s['burst']}, first try failed"),
+    )
+    say(f"   {'':<42} " + "  ".join(f"{org.label:<36}" for org in ORGS))
+    for name, label in rows:
+        cells = [figure_text(results.of(org.name, name)) for org in ORGS]
+        say(f"   {label:<42} " + "  ".join(f"{cell:<36}" for cell in cells))
+    for scenario in results.scenarios:
         say()
-        say("1. Single — API requests per submission, each synced alone")
+        org = next(o for o in ORGS if o.name == scenario.org)
+        say(f"{org.label}, {dict(rows)[scenario.name]}:")
+        say(f"   {describe_endpoints(scenario.endpoints)}")
         say(
-            f"   {'SALESFORCE_MATCH_CONTACTS':<27} {'subm.':>5} {'requests':>8} "
-            f"{'per subm.':>9} {'per order':>9} {'per start-up':>12} {'documented':>10}"
+            f"   worker batches (jobs each): {', '.join(map(str, scenario.batches)) or 'none'}; "
+            f"the worker counted {scenario.worker_api_requests} API requests, the emulator "
+            f"{scenario.api_requests}"
         )
-        for r in results.singles:
-            label = "1 (look-up, default)" if r.match_contacts else "0 (no look-up)"
+        if scenario.sync is not None:
+            d = scenario.sync
             say(
-                f"   {label:<27} {r.submissions:>5} {r.api_requests:>8} "
-                f"{r.per_submission:>9.2f} {mean_or_nan(r.requests_per_order):>9.2f} "
-                f"{mean_or_nan(r.requests_per_help):>12.2f} {r.documented_per_submission:>10}"
+                f"   per submission: {', '.join(map(str, scenario.per_submission))}; POST → job "
+                f"done: median {d.median_ms:.0f} ms, p90 {d.p90_ms:.0f} ms"
             )
-        say()
-        say(
-            f"   {'POST → Salesforce job done':<27} {'n':>5} {'median ms':>10} {'p90 ms':>8} "
-            f"{'max ms':>8} {'subm./s':>8}   (worker start-up s)"
-        )
-        for r in results.singles:
-            label = f"MATCH_CONTACTS={int(r.match_contacts)}"
+        elif scenario.seconds == scenario.seconds:  # not NaN
+            rate = rate_or_nan(scenario.submissions, scenario.seconds)
+            say(f"   synced in {scenario.seconds:.2f} s from the worker's start: {rate:.1f}/s")
+        check = scenario.check
+        if check is not None:
             say(
-                f"   {label:<27} {r.sync.n:>5} {r.sync.median_ms:>10.1f} {r.sync.p90_ms:>8.1f} "
-                f"{r.sync.max_ms:>8.1f} {rate_or_nan(r.submissions, r.seconds):>8.1f}   "
-                f"({r.startup_seconds:.2f})"
+                f"   emulator: {check.leads} leads, {check.tasks} tasks, {check.members} "
+                f"campaign members for {check.submissions} submissions: "
+                f"{'OK' if check.ok else 'MISMATCH'}"
             )
-        say("   (subm./s: one client posting and waiting for each; the first sync logs in)")
-        for r in results.singles:
-            say()
-            say(f"   MATCH_CONTACTS={int(r.match_contacts)}: {describe_endpoints(r.endpoints)}")
-            spread = Counter([*r.requests_per_order, *r.requests_per_help])
-            say(
-                "     requests per submission: "
-                + ", ".join(f"{k} ×{v}" for k, v in sorted(spread.items()))
-                + f"; the worker counted {r.worker_api_requests}, the emulator "
-                f"{r.api_requests}: {'OK' if r.ok else 'MISMATCH'}"
-            )
-            say(f"     {describe_check(r.check)}")
-            for line in [*r.failures, *r.worker_trouble][:5]:
-                say(f"     ! {line}")
-
-    b = results.burst
-    if b is not None:
-        say()
-        say(
-            f"2. Burst — {b.submissions} submissions ({b.orders} orders, {b.helps} start-up "
-            f"requests) queued in {b.queue_seconds:.1f} s, then ONE worker, "
-            f"SALESFORCE_MATCH_CONTACTS={int(b.match_contacts)}"
-        )
-        say(
-            f"   API requests: {b.api_requests} for the burst = {b.per_submission:.3f} per "
-            f"submission (documented: at most {b.documented_max}); the worker counted "
-            f"{b.worker_api_requests}: "
-            f"{'OK' if b.worker_api_requests == b.api_requests <= b.documented_max else 'NO'}"
-        )
-        say(f"   {describe_endpoints(b.endpoints)}")
-        say(f"   worker batches (jobs each): {', '.join(map(str, b.batches)) or 'none'}")
-        say(f"   {'':<46} {'seconds':>8} {'synced/s':>9} {'ms/subm.':>9}")
-        rows = [
-            ("worker start-up (spawn → 'started' log line)", b.startup_seconds, None),
-            ("sync ('started' → all Salesforce jobs done)", b.sync_seconds, b.synced_per_s),
-            (
-                "start-up + sync (spawn → all done)",
-                b.startup_seconds + b.sync_seconds,
-                b.synced_per_s_with_startup,
-            ),
-        ]
-        for label, seconds, per_s in rows:
-            if per_s is None:
-                say(f"   {label:<46} {seconds:>8.2f}")
-            else:
-                say(f"   {label:<46} {seconds:>8.2f} {per_s:>9.1f} {1000 / per_s:>9.2f}")
-        say(
-            f"   CPU over the sync: worker {b.worker_cpu_percent:.0f}% of one core, this "
-            f"process (emulator + polling) {b.bench_cpu_percent:.0f}%; then the {b.email_jobs} "
-            f"e-mail jobs took {b.emails_seconds:.2f} s more"
-        )
-        say(f"   {describe_check(b.check)}")
-        for line in [*b.failures, *b.worker_trouble][:5]:
-            say(f"   ! {line}")
-
+            for problem in check.problems[:5]:
+                say(f"   ! {problem}")
+        for failure in scenario.failures[:5]:
+            say(f"   ! {failure}")
     say()
     outbox = ", ".join(f"{k} {v}" for k, v in results.outbox.items()) or "(not read)"
     say(f"outbox after the run: {outbox}; .eml files written: {results.eml_files}")
@@ -803,11 +621,11 @@ def benchmark(args: argparse.Namespace) -> int:
                         "wsgi:app", args.workers, args.threads, env, tmp / "gunicorn.log"
                     )
                     gunicorn.wait_until_answering("/pjecer/")
-                    for match_contacts in (True, False):
-                        results.singles.append(
-                            run_single(args, env, emulator, outbox, gunicorn, tmp, match_contacts)
-                        )
-                    results.burst = run_burst(args, env, emulator, outbox, gunicorn, tmp)
+                    for org in ORGS:
+                        common = (args, env, emulator, outbox, gunicorn, tmp, org)
+                        results.scenarios.append(run_single(*common))
+                        results.scenarios.append(run_burst(*common, fail_first=False))
+                        results.scenarios.append(run_burst(*common, fail_first=True))
                 finally:
                     if gunicorn is not None:
                         gunicorn.stop()
@@ -819,24 +637,15 @@ def benchmark(args: argparse.Namespace) -> int:
                 outbox.close()
             emulator.stop()
 
-    total = len(results.singles) * args.single + args.burst
-    expected_emails = sum(EMAILS_PER_KIND[kind_of(i)] for i in range(args.single)) * len(
-        results.singles
-    ) + sum(EMAILS_PER_KIND[kind_of(i)] for i in range(args.burst))
-    outbox_ok = (
-        results.outbox
-        == {
-            "email/done": expected_emails,
-            "salesforce/done": total,
-        }
-        and results.eml_files == expected_emails
+    per_org = args.single + 2 * args.burst
+    submissions = per_org * len(ORGS)
+    emails = len(ORGS) * (
+        sum(EMAILS_PER_KIND[kind_of(i)] for i in range(args.single))
+        + 2 * sum(EMAILS_PER_KIND[kind_of(i)] for i in range(args.burst))
     )
-    ok = (
-        all(r.ok for r in results.singles)
-        and results.burst is not None
-        and results.burst.ok
-        and outbox_ok
-    )
+    outbox_ok = results.outbox == {"email/done": emails, "salesforce/done": submissions}
+    ok = bool(results.scenarios) and all(s.ok for s in results.scenarios) and outbox_ok
+    ok = ok and results.eml_files == emails
     settings = {
         **machine_settings(),
         "simple_salesforce": version("simple-salesforce"),
@@ -847,52 +656,29 @@ def benchmark(args: argparse.Namespace) -> int:
         **gunicorn_settings(args.workers, args.threads),
         "single": args.single,
         "burst": args.burst,
-        "burst_match_contacts": args.burst_match_contacts,
         "concurrency": args.concurrency,
         "load_before": load_before,
     }
     print_report(settings, results, ok, sys.stdout)
-    per_submission = {
-        "single": {
-            f"match_contacts_{int(r.match_contacts)}": r.per_submission for r in results.singles
-        },
-        "burst": results.burst.per_submission if results.burst else None,
+    figures = {
+        org.name: {name: getattr(results.of(org.name, name), "figure", None) for name in GOALS}
+        for org in ORGS
     }
     return finish(
-        started,
-        args.json,
-        ok,
-        settings=settings,
-        results=asdict(results),
-        per_submission=per_submission,
+        started, args.json, ok, settings=settings, results=asdict(results), figures=figures
     )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--single",
-        type=positive,
-        default=50,
-        help="single: submissions posted one at a time, per MATCH_CONTACTS setting (50)",
+        "--single", type=positive, default=20, help="submissions sent one at a time (20)"
     )
-    parser.add_argument(
-        "--burst", type=positive, default=200, help="burst: submissions queued first (200)"
-    )
-    parser.add_argument(
-        "--burst-match-contacts",
-        type=int,
-        choices=(0, 1),
-        default=1,
-        help="SALESFORCE_MATCH_CONTACTS for the burst (1, the app's default)",
-    )
+    parser.add_argument("--burst", type=positive, default=100, help="submissions in a burst (100)")
     add_poll_option(parser)
     add_gunicorn_options(parser)
     parser.add_argument(
-        "--concurrency",
-        type=positive,
-        default=4,
-        help="client threads queueing the burst (4)",
+        "--concurrency", type=positive, default=4, help="client threads queueing a burst (4)"
     )
     add_database_and_json_options(parser)
     return parser.parse_args(argv)

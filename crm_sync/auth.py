@@ -26,12 +26,13 @@ class Token:
 
 
 def _jwt_assertion(config: SalesforceConfig) -> str:
-    """The signed JWT of the bearer flow (RS256; exp three minutes ahead, as Salesforce asks)."""
+    """The signed JWT of the bearer flow (RS256; exp three minutes ahead, as Salesforce asks;
+    aud the audience Salesforce requires, not the login URL: see config.default_jwt_audience)."""
     key = Path(config.private_key_file or "").read_bytes()
     claims = {
         "iss": config.client_id,
         "sub": config.username,
-        "aud": config.login_url,
+        "aud": config.jwt_audience,
         "exp": int(time.time()) + 180,
     }
     return jwt.encode(claims, key, algorithm="RS256")

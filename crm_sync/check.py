@@ -1,12 +1,20 @@
-"""`flask --app wsgi intake crm check`: is the Salesforce org ready for our mapping?"""
+"""`flask --app wsgi intake crm check`: is the Salesforce org ready for our mapping, and can
+the settings log in at all?"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from crm_sync.client import SalesforceClient
-from crm_sync.config import SalesforceConfig
+from crm_sync.config import (
+    PRODUCTION_AUDIENCE,
+    SANDBOX_AUDIENCE,
+    Flow,
+    SalesforceConfig,
+    is_sandbox,
+)
 from crm_sync.errors import CrmError
 from crm_sync.mapping import FIELD_LENGTHS, LEAD_FIELDS
 
@@ -31,9 +39,36 @@ def _fields(client: SalesforceClient, sobject: str) -> dict[str, dict[str, Any]]
     return {f["name"]: f for f in client.call("GET", f"sobjects/{sobject}/describe")["fields"]}
 
 
+GENERIC_LOGIN_HOSTS = ("login.salesforce.com", "test.salesforce.com")
+
+
+def login_problems(config: SalesforceConfig) -> list[str]:
+    """What in the login settings cannot work with the chosen flow, before trying it."""
+    host = (urlsplit(config.login_url).hostname or "").lower()
+    problems = []
+    if config.flow is Flow.CLIENT_CREDENTIALS and host in GENERIC_LOGIN_HOSTS:
+        problems.append(
+            f"SALESFORCE_LOGIN_URL is {config.login_url}, but the client-credentials flow works "
+            "only against the org's My Domain: set it to https://<name>.my.salesforce.com "
+            "(a sandbox: https://<name>--<sandbox>.sandbox.my.salesforce.com)"
+        )
+    if config.flow is Flow.JWT_BEARER:
+        audience_host = (urlsplit(config.jwt_audience).hostname or "").lower()
+        wanted = SANDBOX_AUDIENCE if is_sandbox(config.login_url) else PRODUCTION_AUDIENCE
+        if audience_host.endswith(".salesforce.com") and config.jwt_audience != wanted:
+            problems.append(
+                f"SALESFORCE_JWT_AUDIENCE is {config.jwt_audience}, but Salesforce wants the "
+                f"JWT's aud to be {wanted} for this login URL (an Experience Cloud site's "
+                "own URL for a site), never the My Domain or instance URL: unset it"
+            )
+    return problems
+
+
 def check(config: SalesforceConfig, client: SalesforceClient) -> CheckReport:
     report = CheckReport()
-    report.lines.append(f"Login: {config.flow.value} at {config.login_url}")
+    audience = f", JWT aud {config.jwt_audience}" if config.flow is Flow.JWT_BEARER else ""
+    report.lines.append(f"Login: {config.flow.value} at {config.login_url}{audience}")
+    report.problems += login_problems(config)
     try:
         lead = _fields(client, "Lead")
     except CrmError as error:

@@ -7,7 +7,9 @@ What we add to simple-salesforce (../shared/notes/salesforce.md §1, §3):
   REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE replace a session's `verify`, and these machines set them);
 - our own re-login on an expired session, once: simple-salesforce only refreshes sessions it
   logged in itself, loses custom headers on the retried request, and can loop;
-- one translation of its exceptions into CrmUnavailable / CrmRejected (errors.py);
+- one translation of its exceptions into CrmUnavailable / CrmRejected (errors.py): a 429 or
+  any 5xx is unavailable whatever its body says (a gateway's 429 is plain text), with the
+  Retry-After it gave;
 - a count of API requests, and the daily usage from the Sforce-Limit-Info header.
 """
 
@@ -49,6 +51,7 @@ class PinnedSession(requests.Session):
         self.api_requests = 0
         self.api_usage: tuple[int, int] | None = None  # (used, limit) today, org-wide
         self.api_usage_at: datetime | None = None  # when Salesforce reported it
+        self.retry_after: float | None = None  # the last answer's Retry-After, in seconds
 
     def merge_environment_settings(
         self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
@@ -72,7 +75,16 @@ class PinnedSession(requests.Session):
         if usage:
             self.api_usage = (int(usage[1]), int(usage[2]))
             self.api_usage_at = datetime.now(UTC)
+        self.retry_after = _seconds(response.headers.get("Retry-After"))
         return response
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    """Retry-After in seconds (its delay-seconds form; an HTTP date is not worth the parse)."""
+    try:
+        return max(0.0, float(retry_after)) if retry_after else None
+    except ValueError:
+        return None
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
@@ -115,8 +127,9 @@ def _unreachable(error: requests.RequestException) -> CrmUnavailable:
     return CrmUnavailable(f"Salesforce kunne ikke nås{host}: {type(error).__name__}{why}")
 
 
-def translate(error: Exception) -> CrmError:
-    """simple-salesforce's and requests' exceptions as CrmUnavailable or CrmRejected."""
+def translate(error: Exception, retry_after: float | None = None) -> CrmError:
+    """simple-salesforce's and requests' exceptions as CrmUnavailable or CrmRejected;
+    `retry_after`: the answer's Retry-After, for a 429 or 503."""
     if isinstance(error, requests.RequestException):
         return _unreachable(error)
     if isinstance(error, SalesforceMoreThanOneRecord):
@@ -128,9 +141,12 @@ def translate(error: Exception) -> CrmError:
         first: object = content[0] if isinstance(content, list) and content else {}
         code = first.get("errorCode", "") if isinstance(first, dict) else ""
         message = first.get("message", str(content)) if isinstance(first, dict) else str(content)
-        if isinstance(error, SalesforceGeneralError) and error.status >= 500:
-            return CrmUnavailable(f"Salesforce svarede {error.status}: {code} {message}".strip())
-        return error_for(code or f"HTTP {error.status}", message)
+        if isinstance(error, SalesforceGeneralError) and (
+            error.status >= 500 or error.status == 429
+        ):
+            text = f"Salesforce svarede {error.status}: {code} {message}".strip()
+            return CrmUnavailable(" ".join(text.split())[:500], retry_after)
+        return error_for(code or f"HTTP {error.status}", message, retry_after)
     return CrmUnavailable(f"{type(error).__name__}: {error}")
 
 
@@ -201,12 +217,15 @@ class SalesforceClient:
             except CrmError:
                 raise
             except (SalesforceError, requests.RequestException) as error:
-                raise translate(error) from error
+                retry_after = self.session.retry_after
+                raise translate(error, retry_after) from error
         raise AssertionError("unreachable")
 
-    def query(self, soql: str) -> list[dict[str, Any]]:
-        """The records of a SOQL query (following nextRecordsUrl pages)."""
-        result = self.call("GET", "query/", params={"q": soql})
+    def query(self, soql: str, *, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """The records of a SOQL query (following nextRecordsUrl pages); with
+        `include_deleted`, queryAll: deleted records too (`IsDeleted` true)."""
+        resource = "queryAll/" if include_deleted else "query/"
+        result = self.call("GET", resource, params={"q": soql})
         records = list(result.get("records", []))
         while not result.get("done", True) and result.get("nextRecordsUrl"):
             next_path = result["nextRecordsUrl"].split(f"/v{self.config.api_version}/", 1)[-1]

@@ -2,6 +2,10 @@
 
 The SALESFORCE_* keys and their defaults are in BL Intake's one table of settings
 (intake.settings); `load_config` expects the config to hold every key.
+
+SALESFORCE_LOGIN_URL must be https://: the token request carries the client secret, the
+password or the signed assertion. The JWT bearer assertion's `aud` is not that URL but the
+audience Salesforce requires (`default_jwt_audience`), unless SALESFORCE_JWT_AUDIENCE says.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from crm_sync.mapping import SOURCES
 
@@ -18,6 +23,10 @@ class Flow(enum.StrEnum):
     CLIENT_CREDENTIALS = "client_credentials"
     JWT_BEARER = "jwt_bearer"
     PASSWORD = "password"  # noqa: S105 - the name of the OAuth grant, not a secret
+
+
+PRODUCTION_AUDIENCE = "https://login.salesforce.com"
+SANDBOX_AUDIENCE = "https://test.salesforce.com"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +40,7 @@ class SalesforceConfig:
     password: str | None
     security_token: str
     ca_bundle: str | None
+    jwt_audience: str
     api_version: str
     external_id_field: str
     lead_source: str
@@ -40,6 +50,8 @@ class SalesforceConfig:
     match_contacts: bool
     timeout_seconds: float
     batch_size: int
+    contact_index_minutes: float
+    retry_max_seconds: float
 
 
 def _flow(config: Mapping[str, Any]) -> Flow | None:
@@ -100,13 +112,42 @@ def parse_extra_fields(raw: str | Mapping[str, str]) -> dict[str, str]:
     return fields
 
 
+def is_sandbox(login_url: str) -> bool:
+    """test.salesforce.com, or a sandbox's My Domain (name--box.sandbox.my.salesforce.com)."""
+    host = (urlsplit(login_url).hostname or "").lower()
+    return host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com")
+
+
+def default_jwt_audience(login_url: str) -> str:
+    """The `aud` Salesforce requires of a JWT bearer assertion: https://login.salesforce.com
+    for a production org, https://test.salesforce.com for a sandbox, whichever login URL the
+    token request goes to (My Domain included); an Experience Cloud site needs its own URL,
+    set with SALESFORCE_JWT_AUDIENCE."""
+    return SANDBOX_AUDIENCE if is_sandbox(login_url) else PRODUCTION_AUDIENCE
+
+
+def checked_login_url(value: str) -> str:
+    """SALESFORCE_LOGIN_URL without a trailing slash, or RuntimeError unless it is https://."""
+    url = str(value).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise RuntimeError(
+            f"SALESFORCE_LOGIN_URL is {value!r}: it must be an https:// URL, e.g. "
+            "https://login.salesforce.com or your My Domain (https://<name>.my.salesforce.com). "
+            "The token request carries the client secret, password or signed assertion, which "
+            "must not travel in clear."
+        )
+    return url
+
+
 def load_config(config: Mapping[str, Any]) -> SalesforceConfig | None:
     """The Salesforce settings, or None when no credentials are set (Salesforce off)."""
+    login_url = checked_login_url(config["SALESFORCE_LOGIN_URL"])
     flow = _flow(config)
     if flow is None:
         return None
     return SalesforceConfig(
-        login_url=config["SALESFORCE_LOGIN_URL"].rstrip("/"),
+        login_url=login_url,
         client_id=config["SALESFORCE_CLIENT_ID"],
         flow=flow,
         client_secret=config.get("SALESFORCE_CLIENT_SECRET"),
@@ -115,6 +156,10 @@ def load_config(config: Mapping[str, Any]) -> SalesforceConfig | None:
         password=config.get("SALESFORCE_PASSWORD"),
         security_token=config.get("SALESFORCE_SECURITY_TOKEN") or "",
         ca_bundle=config.get("SALESFORCE_CA_BUNDLE"),
+        jwt_audience=(
+            str(config.get("SALESFORCE_JWT_AUDIENCE") or "").rstrip("/")
+            or default_jwt_audience(login_url)
+        ),
         api_version=str(config["SALESFORCE_API_VERSION"]),
         external_id_field=config["SALESFORCE_EXTERNAL_ID_FIELD"],
         lead_source=config["SALESFORCE_LEAD_SOURCE"],
@@ -124,4 +169,6 @@ def load_config(config: Mapping[str, Any]) -> SalesforceConfig | None:
         match_contacts=bool(config["SALESFORCE_MATCH_CONTACTS"]),
         timeout_seconds=float(config["SALESFORCE_TIMEOUT_SECONDS"]),
         batch_size=max(1, min(200, int(config["SALESFORCE_BATCH_SIZE"]))),
+        contact_index_minutes=float(config["SALESFORCE_CONTACT_INDEX_MINUTES"]),
+        retry_max_seconds=float(config["SALESFORCE_RETRY_MAX_SECONDS"]),
     )

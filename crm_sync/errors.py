@@ -1,23 +1,30 @@
 """What can go wrong talking to Salesforce, as the worker needs to know it.
 
     CrmError
-    ├── CrmUnavailable   try again later: network errors, timeouts, 5xx, REQUEST_LIMIT_EXCEEDED,
-    │                    a session that stays expired, a login Salesforce refuses for now
+    ├── CrmUnavailable   try again later: network errors, timeouts, 429, 5xx, the daily
+    │                    allowance spent (REQUEST_LIMIT_EXCEEDED), read-only maintenance
+    │                    (INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE), a locked row,
+    │                    a session that stays expired, a login Salesforce refuses for now;
+    │                    `retry_after`: the seconds Salesforce asked us to wait, if it said
     └── CrmRejected      Salesforce said no to the data: STRING_TOO_LONG, REQUIRED_FIELD_MISSING,
-                         INVALID_FIELD, INVALID_CROSS_REFERENCE_KEY, DUPLICATES_DETECTED, …
+                         INVALID_FIELD, FIELD_CUSTOM_VALIDATION_EXCEPTION (a validation rule),
+                         two leads with one external id, …
                          Retrying the same request cannot help; the job goes dead with
                          Salesforce's message, for staff to see.
 
-simple-salesforce's and requests' exceptions are translated in client.py only. What a caller
-does with them (BL Intake's worker: retry, or give up) is the caller's business.
+A duplicate rule (DUPLICATES_DETECTED), a converted lead (CANNOT_UPDATE_CONVERTED_LEAD) and
+an existing campaign membership (DUPLICATE_VALUE) are not errors to the caller: leads.py
+handles them. simple-salesforce's and requests' exceptions are translated in client.py only.
+What a caller does with them (BL Intake's worker: retry, or give up) is the caller's business.
 """
 
 from __future__ import annotations
 
-# Error codes that say "not now" rather than "not this": retried with backoff.
+# Error codes that say "not now" rather than "not this": retried.
 TRANSIENT_ERROR_CODES = frozenset(
     {
-        "REQUEST_LIMIT_EXCEEDED",
+        "REQUEST_LIMIT_EXCEEDED",  # the org's rolling 24-hour allowance, or concurrency
+        "INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE",  # read-only mode, for hours
         "UNABLE_TO_LOCK_ROW",
         "SERVER_UNAVAILABLE",
         "UNKNOWN_EXCEPTION",
@@ -35,12 +42,18 @@ class CrmError(Exception):
 class CrmUnavailable(CrmError):
     """Salesforce could not be reached or asked us to wait: the same request may work later."""
 
+    def __init__(self, message: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds (Retry-After), when Salesforce said
+
 
 class CrmRejected(CrmError):
     """Salesforce rejected the data: the same request will be rejected again."""
 
 
-def error_for(code: str, message: str) -> CrmError:
+def error_for(code: str, message: str, retry_after: float | None = None) -> CrmError:
     """The error for one Salesforce error code and message."""
     text = f"{code}: {message}" if code else message
-    return CrmUnavailable(text) if code in TRANSIENT_ERROR_CODES else CrmRejected(text)
+    if code in TRANSIENT_ERROR_CODES:
+        return CrmUnavailable(text, retry_after)
+    return CrmRejected(text)

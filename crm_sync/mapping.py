@@ -125,12 +125,13 @@ def lead_from_submission(
     submission: Submission,
     owner_id: str | None,
     *,
-    external_id_field: str,
     lead_source: str = "Web",
     extra_fields: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The Lead's fields. OwnerId is the consultant's Salesforce user when the routing has
-    one; otherwise it is left out and Salesforce's assignment rules choose."""
+    """The Lead's fields, for creating it (leads.py never updates a lead). OwnerId is the
+    consultant's Salesforce user when the routing has one; otherwise it is left out and
+    Salesforce's assignment rules choose. The external-id field is not among them: an upsert
+    names it in its URL, sObject Collections in each record (leads.py adds it there)."""
     fields: dict[str, Any] = {}
     for name, source in {**LEAD_FIELDS, **(extra_fields or {})}.items():
         if source not in SOURCES:
@@ -143,7 +144,6 @@ def lead_from_submission(
             if isinstance(value, str) and name in FIELD_LENGTHS
             else value
         )
-    fields[external_id_field] = submission.public_id
     if owner_id:
         fields["OwnerId"] = owner_id
     return fields
@@ -160,12 +160,17 @@ def working_days_after(start: date, days: int) -> date:
     return current
 
 
+def task_subject(submission: Submission) -> str:
+    """The follow-up task's subject; it names the reference, so a retry can find the task."""
+    return cut(f"Følg op på {submission.reference}: {submission.organisation}", 255)
+
+
 def task_for(
     submission: Submission, owner_id: str | None, who_id: str, due: date
 ) -> dict[str, Any]:
     """The consultant's follow-up task on the lead (or on the existing contact)."""
     task: dict[str, Any] = {
-        "Subject": cut(f"Følg op på {submission.reference}: {submission.organisation}", 255),
+        "Subject": task_subject(submission),
         "WhoId": who_id,
         "ActivityDate": due.isoformat(),
         "Status": "Not Started",

@@ -6,6 +6,8 @@ delivery channels. Everything else is reached from here, never the other way rou
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -31,7 +33,9 @@ from intake.backoffice.access import init_login
 from intake.db import Database, close_session
 from intake.delivery import cli as delivery_cli
 from intake.delivery.channel import Channel
+from intake.delivery.contact_index import ContactIndex, index_key
 from intake.delivery.mail import MailChannel
+from intake.delivery.retry import RetryPolicy
 from intake.delivery.salesforce import SalesforceChannel
 from intake.delivery.salesforce_erasure import SalesforceErasureChannel
 from intake.monitoring import endpoints, metrics
@@ -53,16 +57,33 @@ def current_routing() -> Routing:
     return current_intake().routing
 
 
-def delivery_channels(salesforce: SalesforceConfig | None) -> list[Channel]:
+def delivery_channels(app: Flask, salesforce: SalesforceConfig | None) -> list[Channel]:
     """What the worker delivers with, in this order: Salesforce first, so that the e-mails
     sent after it can link to the lead. Without Salesforce credentials its jobs wait (and
     /healthz shows them)."""
     if salesforce is None:
         return [MailChannel(current_routing)]
     client = SalesforceClient(salesforce)  # one login for both Salesforce channels
+    # A Salesforce fault that may pass (its allowance, maintenance, 429, 5xx, the network) is
+    # waited out however long it lasts: backoff up to SALESFORCE_RETRY_MAX_SECONDS, never dead.
+    crm_retry = RetryPolicy(
+        base_seconds=float(app.config["INTAKE_RETRY_BASE_SECONDS"]),
+        max_seconds=salesforce.retry_max_seconds,
+        max_attempts=None,
+    )
+    contacts = (
+        ContactIndex(
+            index_key(settings.secret_key(app)),
+            timedelta(minutes=salesforce.contact_index_minutes),
+        )
+        if salesforce.match_contacts
+        else None
+    )
     return [
-        SalesforceChannel(salesforce, client, current_routing),
-        SalesforceErasureChannel(salesforce, client),
+        SalesforceChannel(
+            salesforce, client, current_routing, retry_policy=crm_retry, contacts=contacts
+        ),
+        SalesforceErasureChannel(salesforce, client, crm_retry),
         MailChannel(current_routing),
     ]
 
@@ -89,8 +110,8 @@ class Intake:
     Changes to the app's config after this call are not seen.
 
     It refuses to start without SECRET_KEY (outside debug and testing), with half a set of
-    Salesforce credentials, and with a routing file that does not check out; the error says
-    which key or which line.
+    Salesforce credentials or a SALESFORCE_LOGIN_URL that is not https://, and with a
+    routing file that does not check out; the error says which key or which line.
     """
 
     def __init__(self, app: Flask | None = None) -> None:
@@ -118,7 +139,7 @@ class Intake:
                 storage_uri=app.config["INTAKE_RATELIMIT_STORAGE_URI"],
                 default_limits=[],
             ),
-            channels=delivery_channels(salesforce),
+            channels=delivery_channels(app, salesforce),
         )
         app.extensions["intake"] = state
         # Form posts per address, before anything else is done with them (Flask-Limiter's own

@@ -235,6 +235,8 @@ class DeliveryJob(Base):
     outcome: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When a try of it first failed (since when its receiver has been behind); kept.
+    first_failed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     submission: Mapped[Submission] = relationship(back_populates="jobs")
 
@@ -362,3 +364,28 @@ class SalesforceUsage(Base):
     daily_used: Mapped[int | None] = mapped_column(Integer, default=None)
     daily_limit: Mapped[int | None] = mapped_column(Integer, default=None)
     observed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SalesforceContact(Base):
+    """The contact index: each Salesforce Contact with an e-mail address, by a keyed hash of
+    that address (never the address itself), so that a submission from an existing contact
+    is matched without a look-up request to Salesforce. Kept by intake.delivery.contact_index,
+    refreshed from what changed in Salesforce since the last time."""
+
+    __tablename__ = "intake_salesforce_contacts"
+
+    contact_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    email_key: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class SalesforceSync(Base):
+    """How far a copy of something in Salesforce is up to date, one row per copy (`name`:
+    "Contact" for the contact index): the SystemModstamp up to which Salesforce's changes are
+    in, when it was last refreshed, and which key its rows were made with."""
+
+    __tablename__ = "intake_salesforce_sync"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    synced_through: Mapped[datetime | None] = mapped_column(default=None)
+    refreshed_at: Mapped[datetime | None] = mapped_column(default=None)
+    key_id: Mapped[str] = mapped_column(String(16), default="")

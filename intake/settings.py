@@ -91,6 +91,9 @@ SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "SALESFORCE_PASSWORD": (None, _optional_str),
     "SALESFORCE_SECURITY_TOKEN": ("", str),
     "SALESFORCE_CA_BUNDLE": (None, _optional_str),  # None: the system's certificates
+    # The JWT bearer assertion's aud; None: https://login.salesforce.com, or
+    # https://test.salesforce.com for a sandbox login URL (crm_sync.config.default_jwt_audience)
+    "SALESFORCE_JWT_AUDIENCE": (None, _optional_str),
     "SALESFORCE_API_VERSION": ("62.0", str),
     "SALESFORCE_EXTERNAL_ID_FIELD": ("Intake_Submission_Id__c", str),
     "SALESFORCE_LEAD_SOURCE": ("Web", str),
@@ -102,6 +105,12 @@ SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "SALESFORCE_MATCH_CONTACTS": (True, _bool),  # an existing Contact gets the task, no lead
     "SALESFORCE_TIMEOUT_SECONDS": (30.0, float),
     "SALESFORCE_BATCH_SIZE": (200, int),  # CRM jobs sent together (sObject Collections: ≤ 200)
+    # The contact index (matching without a look-up request) is refreshed from what changed
+    # in Salesforce when it is older than this, before a send
+    "SALESFORCE_CONTACT_INDEX_MINUTES": (15.0, float),
+    # A Salesforce fault that may pass is retried for as long as it lasts, never dead: backoff
+    # from INTAKE_RETRY_BASE_SECONDS doubling up to this
+    "SALESFORCE_RETRY_MAX_SECONDS": (900.0, float),
     # Flask-Mail's own settings that BL Intake gives a default (the rest keep Flask-Mail's).
     "MAIL_SERVER": (None, _optional_str),  # None: write .eml files to INTAKE_MAIL_DIR
     "MAIL_PORT": (25, int),

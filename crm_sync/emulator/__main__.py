@@ -2,6 +2,8 @@
 
 It prints the settings that point the app at it and, with ``--state-dir``, writes them to
 ``emulator.env`` there (``tools/run-embedded`` and ``bench/stack.py`` wait for that file).
+``--duplicate-rule alert`` turns on the Standard Lead Duplicate Rule (as most orgs have it),
+``--campaign NAME`` makes a campaign and adds ``SALESFORCE_CAMPAIGN_ID`` to the settings.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import signal
 import threading
 from pathlib import Path
 
+from crm_sync.emulator.org import DuplicateRuleAction
 from crm_sync.emulator.server import DAILY_API_LIMIT, SalesforceEmulator
 from crm_sync.emulator.tls import TrustmeMissing
 
@@ -33,6 +36,20 @@ def main(argv: list[str] | None = None) -> int:
         default=DAILY_API_LIMIT,
         help="the org's daily API requests, as Sforce-Limit-Info and limits/ report them",
     )
+    parser.add_argument(
+        "--duplicate-rule",
+        choices=[a.value for a in DuplicateRuleAction],
+        help="turn on the Standard Lead Duplicate Rule: alert (Allow with an alert, the "
+        "default action on create) or block",
+    )
+    parser.add_argument(
+        "--campaign", metavar="NAME", help="make a campaign; its id goes into the settings"
+    )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="answer as a sandbox: JWT assertions must name https://test.salesforce.com",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     args = parser.parse_args(argv)
 
@@ -47,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             state_dir=args.state_dir,
             daily_api_limit=args.daily_api_limit,
             log_requests=not args.quiet,
+            duplicate_rule=args.duplicate_rule,
+            sandbox=args.sandbox,
         ).start()
     except TrustmeMissing as exc:
         parser.exit(1, f"{parser.prog}: {exc}\n")
@@ -57,12 +76,17 @@ def main(argv: list[str] | None = None) -> int:
         "SALESFORCE_CA_BUNDLE": str(emulator.ca_pem_path),
         "SALESFORCE_API_VERSION": emulator.api_version,
     }
+    if args.campaign:
+        campaign_id = emulator.add_record("Campaign", {"Name": args.campaign, "IsActive": True})
+        settings["SALESFORCE_CAMPAIGN_ID"] = campaign_id
     env_text = "".join(f"{k}={v}\n" for k, v in settings.items())
     if args.state_dir is not None:
         (args.state_dir / "emulator.env").write_text(env_text)
     print(f"Salesforce emulator at {emulator.url} (API v{emulator.api_version})")
     print(f"CA certificate to trust: {emulator.ca_pem_path}")
     print(f"Records as JSON: {emulator.url}/_emulator/records")
+    if args.duplicate_rule:
+        print(f"Duplicate rule: Standard Lead Duplicate Rule, {args.duplicate_rule} on create")
     print("Settings for the app:\n" + env_text, flush=True)
 
     stop = threading.Event()

@@ -2,10 +2,14 @@
 
 Every call is logged (``RequestLog``; a Composite call is one entry, tokens are cut to their
 last six characters), needs a token from the token endpoint (401 ``INVALID_SESSION_ID``),
-may meet an injected fault, and is answered with ``Sforce-Limit-Info: api-usage=N/limit``
-(N: the API requests so far). The router sends ``vNN.N/…`` to its resource: ``sobjects/``,
-``query/``/``queryAll/``, ``composite/``, ``composite/sobjects`` and ``limits/``. Composite
-subrequests come back through the same router (``dispatch``), so they get a request's checks.
+may meet an injected fault, and is answered with ``Sforce-Limit-Info: api-usage=N/limit``.
+N counts the API requests of the last 24 hours, a rolling window as the org's allowance is;
+once N reaches the daily limit every request is refused with 403 ``REQUEST_LIMIT_EXCEEDED``
+(and not counted) until older requests leave the window (``advance_clock`` moves the
+emulator's clock on). The router sends ``vNN.N/…`` to its resource: ``sobjects/``,
+``query/``/``queryAll/`` (the latter also finds deleted records), ``composite/``,
+``composite/sobjects`` and ``limits/``. Composite subrequests come back through the same
+router (``dispatch``), so they get a request's checks.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -34,6 +39,8 @@ from crm_sync.emulator.sobjects import SObjects
 __all__ = ["RequestLog", "RestApi"]
 
 _VERSION_RE = re.compile(r"^v(\d{2,3}\.\d)$")
+DAY_SECONDS = 24 * 3600
+LIMIT_MESSAGE = "TotalRequests Limit exceeded."
 
 
 @dataclass
@@ -47,6 +54,7 @@ class RequestLog:
     body: Any
     status: int = 0
     at: float = field(default_factory=time.time)
+    counted: bool = True  # against the daily allowance (a request it refused is not)
 
 
 class ApiSettings(Protocol):
@@ -79,6 +87,20 @@ class RestApi:
         self._sobjects = SObjects(store)
         self._composite = Composite(store, self.dispatch)
         self._collections = Collections(store)
+        self._window: deque[float] = deque()  # when the counted requests of the window came
+        self.clock_offset = 0.0  # seconds the emulator's clock is ahead (advance_clock)
+
+    def forget(self) -> None:
+        """Forget the request log and the allowance's window."""
+        self.requests.clear()
+        self._window.clear()
+
+    def usage(self) -> int:
+        """API requests counted in the last 24 hours, by the emulator's clock."""
+        now = time.time() + self.clock_offset
+        while self._window and self._window[0] <= now - DAY_SECONDS:
+            self._window.popleft()
+        return len(self._window)
 
     def handle(self, request: Request, raw_path: str, raw_query: str) -> Response:
         """Answer one request to ``raw_path`` (``/services/data/…``, still percent-encoded)."""
@@ -107,10 +129,16 @@ class RestApi:
 
         with self._lock:
             self.requests.append(entry)
-            if self._oauth.is_valid(headers.get("Authorization", "")):
-                reply = self._faults.next_failure()
-            else:
+            limit = self.settings.daily_api_limit
+            reply: Reply | None
+            if not self._oauth.is_valid(headers.get("Authorization", "")):
                 reply = Reply(401, [error("INVALID_SESSION_ID", "Session expired or invalid")])
+            elif self.usage() >= limit:
+                entry.counted = False
+                reply = Reply(403, [error("REQUEST_LIMIT_EXCEEDED", LIMIT_MESSAGE)])
+            else:
+                self._window.append(time.time() + self.clock_offset)
+                reply = self._faults.next_failure()
             if reply is None and body_error is not None:
                 reply = Reply(400, [error("JSON_PARSER_ERROR", f"Invalid JSON: {body_error}")])
             if reply is None:
@@ -118,12 +146,13 @@ class RestApi:
                 reply = self.dispatch(request.method, parts, query, body, headers, top=True)
             entry.status = reply.status
             delay = self._faults.next_delay()
-            usage = f"api-usage={len(self.requests)}/{self.settings.daily_api_limit}"
+            usage = f"api-usage={self.usage()}/{limit}"
         if delay:
             self._stopping.wait(delay)
-        return json_response(
-            reply.status, reply.body, {**reply.headers, "Sforce-Limit-Info": usage}
-        )
+        headers = {**reply.headers, "Sforce-Limit-Info": usage}
+        if reply.text is not None:
+            return Response(reply.text, reply.status, headers, content_type="text/plain")
+        return json_response(reply.status, reply.body, headers)
 
     def dispatch(
         self,
@@ -154,11 +183,16 @@ class RestApi:
         if head == "limits" and len(rest) == 1:
             call.allow("GET")
             limit = self.settings.daily_api_limit
-            remaining = limit - len(self.requests)
+            remaining = max(0, limit - self.usage())
             return Reply(200, {"DailyApiRequests": {"Max": limit, "Remaining": remaining}})
         if head in ("query", "queryAll") and len(rest) == 1:
             call.allow("GET")
-            return run_query(self._store, call.version, call.query.get("q", ""))
+            return run_query(
+                self._store,
+                call.version,
+                call.query.get("q", ""),
+                include_deleted=head == "queryAll",
+            )
         if head == "composite" and len(rest) == 1:
             call.allow("POST")
             if not call.top:

@@ -25,6 +25,7 @@ class Reply:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None  # a plain-text answer instead of JSON (what a proxy or gateway says)
 
 
 @dataclass(frozen=True)

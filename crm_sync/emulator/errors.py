@@ -34,8 +34,16 @@ def not_found() -> ApiError:
 
 
 def as_record_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Collections and SaveResults use ``statusCode`` where REST errors use ``errorCode``."""
-    return [
-        {"statusCode": e["errorCode"], "message": e["message"], "fields": e.get("fields", [])}
-        for e in errors
-    ]
+    """Collections and SaveResults use ``statusCode`` where REST errors use ``errorCode`` (and
+    a duplicate rule's ``duplicateResult`` where REST says ``duplicateResut``)."""
+    records = []
+    for e in errors:
+        entry = {
+            "statusCode": e["errorCode"],
+            "message": e["message"],
+            "fields": e.get("fields", []),
+        }
+        if "duplicateResut" in e:
+            entry["duplicateResult"] = e["duplicateResut"]
+        records.append(entry)
+    return records

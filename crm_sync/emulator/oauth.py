@@ -3,9 +3,13 @@ they start.
 
 * ``client_credentials``: client id and secret by Basic auth or in the form;
 * ``password``: client id and secret, username, and password + security token;
-* ``urn:ietf:params:oauth:grant-type:jwt-bearer``: an RS256 assertion signed with the key
-  whose public half (or certificate) is ``jwt_public_key_pem``, ``iss`` the client id,
-  ``sub`` the username, ``aud`` login/test.salesforce.com or the emulator's own URL.
+* ``urn:ietf:params:oauth:grant-type:jwt-bearer``: an RS256 assertion signed with the private
+  key of the connected app's certificate (``jwt_public_key_pem``: the certificate, or its
+  public key), ``iss`` the client id, ``sub`` the username, ``exp`` in the future and ``aud``
+  what Salesforce requires: ``https://login.salesforce.com`` for a production org,
+  ``https://test.salesforce.com`` for a sandbox, or an Experience Cloud site's URL
+  (``jwt_audiences``), never the My Domain or instance URL the token request goes to
+  (``invalid_grant`` / ``audience is invalid``; a bad signature: ``invalid assertion``).
 
 Answers are Salesforce's (``access_token``, ``instance_url``, ``id``, ``signature``, …; 400
 ``invalid_grant`` / ``invalid_client`` / ``invalid_client_id`` / ``unsupported_grant_type``).
@@ -32,7 +36,6 @@ from crm_sync.emulator.ids import DEFAULT_OWNER_ID, ORG_ID
 __all__ = ["JWT_GRANT", "Credentials", "OAuth"]
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-JWT_AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
 
 
 class Credentials(Protocol):
@@ -45,6 +48,9 @@ class Credentials(Protocol):
     password: str
     security_token: str
     jwt_public_key_pem: bytes | None
+
+    @property
+    def jwt_audiences(self) -> tuple[str, ...]: ...
 
 
 class OAuth:
@@ -101,7 +107,7 @@ class OAuth:
             ):
                 return fail("invalid_grant", "authentication failure")
         elif grant == JWT_GRANT:
-            problem_text = self._check_jwt(form.get("assertion", ""), instance_url)
+            problem_text = self._check_jwt(form.get("assertion", ""))
             if problem_text is not None:
                 return fail("invalid_grant", problem_text)
         else:
@@ -129,11 +135,11 @@ class OAuth:
             "scope": "api",
         }
 
-    def _check_jwt(self, assertion: str, instance_url: str) -> str | None:
-        """None if the JWT-bearer assertion is good, else why not."""
+    def _check_jwt(self, assertion: str) -> str | None:
+        """None if the JWT-bearer assertion is good, else why not (Salesforce's words)."""
         creds = self.credentials
         if creds.jwt_public_key_pem is None:
-            return "authentication failure (the emulator has no JWT certificate configured)"
+            return "invalid assertion (the emulator has no connected-app certificate)"
         key: Any = creds.jwt_public_key_pem
         if b"BEGIN CERTIFICATE" in key:
             key = x509.load_pem_x509_certificate(key).public_key()
@@ -142,12 +148,19 @@ class OAuth:
                 assertion,
                 key,
                 algorithms=["RS256"],
-                audience=[*JWT_AUDIENCES, instance_url],
                 issuer=creds.client_id,
-                options={"require": ["exp", "iss", "sub", "aud"]},
+                options={"require": ["exp", "iss", "sub", "aud"], "verify_aud": False},
             )
-        except jwt.InvalidTokenError as exc:
-            return f"authentication failure ({exc})"
+        except jwt.ExpiredSignatureError:
+            return "expired authorization code"
+        except jwt.InvalidIssuerError:
+            return "invalid client credentials"
+        except jwt.InvalidTokenError:
+            return "invalid assertion"
+        audience = claims.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if not any(a in creds.jwt_audiences for a in audiences):
+            return "audience is invalid"
         if claims.get("sub") != creds.username:
-            return "authentication failure (sub is not the configured user)"
+            return "authentication failure"
         return None

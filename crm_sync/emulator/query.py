@@ -3,7 +3,8 @@
 soql.py parses; this module resolves the object and field names (case-insensitively, with
 Salesforce's ``INVALID_TYPE`` / ``INVALID_FIELD`` answers), filters, orders (nulls first
 ascending, last descending, unless ``NULLS FIRST/LAST`` says otherwise), limits and shapes
-the answer. All results come in one batch (``done: true``).
+the answer. ``queryAll/`` also finds deleted records (``IsDeleted`` true). All results come
+in one batch (``done: true``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from crm_sync.emulator.schema import FieldDef
 __all__ = ["run_query"]
 
 
-def run_query(store: RecordStore, version: str, text: str) -> Reply:
-    """The answer to the SOQL ``text`` over ``store``, or ApiError(400) with Salesforce's
-    error code."""
+def run_query(
+    store: RecordStore, version: str, text: str, *, include_deleted: bool = False
+) -> Reply:
+    """The answer to the SOQL ``text`` over ``store`` (and its recycle bin, for queryAll),
+    or ApiError(400) with Salesforce's error code."""
     try:
         parsed = soql.parse(text)
     except soql.SoqlError as exc:
@@ -45,9 +48,15 @@ def run_query(store: RecordStore, version: str, text: str) -> Reply:
     selected = [resolve(n) for n in parsed.fields]
     conditions = [(resolve(c.field), c) for c in parsed.where]
     rows = []
-    for record in store.records[sobj.name].values():
-        if all(soql.compare(c, record.get(f.name), _normalizer(f)) for f, c in conditions):
-            rows.append(record)
+    stored = list(store.records[sobj.name].values())
+    if include_deleted:
+        stored += store.deleted[sobj.name].values()
+    for record in stored:
+        try:
+            if all(soql.compare(c, record.get(f.name), _normalizer(f)) for f, c in conditions):
+                rows.append(record)
+        except soql.SoqlError as exc:
+            raise ApiError(400, [error(exc.error_code, exc.message)]) from None
     if parsed.order_by is not None:
         rows = _ordered(rows, resolve(parsed.order_by.field).name, parsed.order_by)
     if parsed.limit is not None:

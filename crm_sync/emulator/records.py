@@ -1,10 +1,13 @@
 """The org's records in memory, and the writes the API makes to them.
 
-``RecordStore`` holds the schema, the records by type and id, and the ``Sforce-Auto-Assign``
-header each record was last written with. It makes ids, fills defaults, validates creates
-and updates (validation.py), upserts by external id and deletes as Salesforce does (a lead's
-or contact's tasks and campaign memberships go with it). ``snapshot``/``restore`` undo a
-Composite or Collections call made with ``allOrNone``.
+``RecordStore`` holds the schema, the records by type and id, the deleted ones (the recycle
+bin, which ``queryAll`` sees), and the ``Sforce-Auto-Assign`` header each record was last
+written with. It makes ids, fills defaults, validates creates and updates (validation.py),
+runs the org's duplicate rule on creates (duplicates.py), refuses every write while the org
+is in read-only maintenance (org.py), upserts by external id, deletes as Salesforce does (a
+lead's or contact's tasks and campaign memberships go with it) and converts leads as a sales
+user does. ``snapshot``/``restore`` undo a Composite or Collections call made with
+``allOrNone``.
 
 It is not thread-safe on its own: the emulator holds its lock around every use.
 """
@@ -19,14 +22,20 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from crm_sync.emulator.calls import header
+from crm_sync.emulator.duplicates import duplicate_check
 from crm_sync.emulator.errors import ApiError, error, not_found
 from crm_sync.emulator.ids import normalize_id, with_checksum
+from crm_sync.emulator.org import OrgSettings
 from crm_sync.emulator.schema import FieldDef, SObjectDef, standard_sobjects
 from crm_sync.emulator.validation import Validator
 
-__all__ = ["RecordStore", "Snapshot"]
+__all__ = ["MAINTENANCE_MESSAGE", "RecordStore", "Snapshot"]
 
-Snapshot = tuple[dict[str, dict[str, dict[str, Any]]], dict[str, str | None]]
+Records = dict[str, dict[str, dict[str, Any]]]
+Snapshot = tuple[Records, Records, dict[str, str | None]]
+MAINTENANCE_MESSAGE = (
+    "Updates can't be made during maintenance. Try again when maintenance is complete."
+)
 
 
 def _now() -> str:
@@ -37,18 +46,27 @@ def _now() -> str:
 class RecordStore:
     """Records by type and id (``records["Lead"][id]``), checked against ``schema``."""
 
-    def __init__(self, external_id_field: str, email_pattern: re.Pattern[str]) -> None:
+    def __init__(
+        self,
+        external_id_field: str,
+        email_pattern: re.Pattern[str],
+        org: OrgSettings,
+        api_version: str,
+    ) -> None:
         self.external_id_field = external_id_field
+        self.org = org
+        self.api_version = api_version  # for the record URLs in a duplicate result
         self.schema = standard_sobjects(external_id_field)
-        self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.schema}
+        self.records: Records = {name: {} for name in self.schema}
+        self.deleted: Records = {name: {} for name in self.schema}  # the recycle bin
         self.auto_assign_headers: dict[str, str | None] = {}
         self._ids = itertools.count(1)
         self._validator = Validator(self, email_pattern)
 
     def reset(self) -> None:
-        """Forget records and added fields (ids keep counting)."""
+        """Forget records, deleted records and added fields (ids keep counting)."""
         self.schema = standard_sobjects(self.external_id_field)
-        for records in self.records.values():
+        for records in (*self.records.values(), *self.deleted.values()):
             records.clear()
         self.auto_assign_headers.clear()
 
@@ -87,12 +105,25 @@ class RecordStore:
         now = _now()
         record: dict[str, Any] = {f: d.default for f, d in sobj.fields.items()}
         record.update(data)
-        record.update(Id=record_id, CreatedDate=now, LastModifiedDate=now, IsDeleted=False)
+        record.update(
+            Id=record_id, CreatedDate=now, LastModifiedDate=now, SystemModstamp=now, IsDeleted=False
+        )
         self.records[sobj.name][record_id] = record
         return record_id
 
+    def writable(self) -> None:
+        """Refuse a write while the org is in read-only maintenance (org.py)."""
+        if self.org.maintenance:
+            code = "INSERT_UPDATE_DELETE_NOT_ALLOWED_DURING_MAINTENANCE"
+            raise ApiError(400, [error(code, MAINTENANCE_MESSAGE, [])])
+
     def create(self, sobj: SObjectDef, data: Mapping[str, Any], headers: Mapping[str, str]) -> str:
+        self.writable()
         clean = self._validator.validate(sobj, data, existing=None)
+        if sobj.name == "Lead":
+            candidates = {"Lead": self.records["Lead"].values()}
+            candidates["Contact"] = self.records["Contact"].values()
+            duplicate_check(self.org.duplicate_rule, clean, candidates, headers, self.api_version)
         record_id = self.insert(sobj, clean)
         self.auto_assign_headers[record_id] = header(headers, "Sforce-Auto-Assign")
         return record_id
@@ -100,13 +131,15 @@ class RecordStore:
     def update(
         self, sobj: SObjectDef, record_id: str, data: Mapping[str, Any], headers: Mapping[str, str]
     ) -> None:
+        self.writable()
         record = self.records[sobj.name][record_id]
         if sobj.name == "Lead" and record.get("IsConverted"):
             raise ApiError(
                 400, [error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", [])]
             )
         clean = self._validator.validate(sobj, data, existing=record)
-        record.update(clean, LastModifiedDate=_now())
+        now = _now()
+        record.update(clean, LastModifiedDate=now, SystemModstamp=now)
         self.auto_assign_headers[record_id] = header(headers, "Sforce-Auto-Assign")
 
     def upsert_one(
@@ -142,9 +175,18 @@ class RecordStore:
         return self.create(sobj, {**fields, ext.name: value}, headers), True
 
     def remove(self, sobject: str, record_id: str) -> None:
-        """Delete a record as Salesforce does: a lead's or contact's tasks and campaign
-        memberships go with it."""
-        del self.records[sobject][record_id]
+        """Delete a record as Salesforce does: into the recycle bin (``queryAll`` still finds
+        it, with ``IsDeleted`` true), and a lead's or contact's tasks and campaign memberships
+        with it."""
+        self.writable()
+        record = self.records[sobject].pop(record_id)
+        now = _now()
+        self.deleted[sobject][record_id] = {
+            **record,
+            "IsDeleted": True,
+            "LastModifiedDate": now,
+            "SystemModstamp": now,
+        }
         self.auto_assign_headers.pop(record_id, None)
         if sobject in ("Lead", "Contact"):
             dependants = [
@@ -157,7 +199,7 @@ class RecordStore:
                 if record_id in (member.get("LeadId"), member.get("ContactId"))
             ]
             for name, rid in dependants:
-                del self.records[name][rid]
+                self.deleted[name][rid] = {**self.records[name].pop(rid), "IsDeleted": True}
 
     # ----------------------------------------------------------------- seeding and the sales user
 
@@ -193,39 +235,59 @@ class RecordStore:
             unique=external_id,
             picklist=tuple(picklist),
         )
-        for record in self.records[sobj.name].values():
+        for record in (*self.records[sobj.name].values(), *self.deleted[sobj.name].values()):
             record.setdefault(name, None)
 
     def convert_lead(self, lead_id: str) -> str:
-        """Convert a lead as a sales user would: a new Contact; returns the Contact id."""
+        """Convert a lead as a sales user would (convertLead): a new Account and Contact, the
+        lead's activities and campaign memberships moved to the contact; the lead stays,
+        read-only, with ``IsConverted`` and ``ConvertedContactId``. Returns the Contact id."""
         lead = self.records["Lead"].get(normalize_id(lead_id) or "")
         if lead is None:
             raise KeyError(lead_id)
         if lead["IsConverted"]:
             return str(lead["ConvertedContactId"])
+        account_id = self.insert(self.schema["Account"], {"Name": lead["Company"]})
         contact_id = self.insert(
             self.schema["Contact"],
-            {k: lead[k] for k in ("FirstName", "LastName", "Email", "Phone")},
+            {
+                **{k: lead[k] for k in ("FirstName", "LastName", "Email", "Phone")},
+                "AccountId": account_id,
+            },
         )
+        now = _now()
+        for task in self.records["Task"].values():
+            if task.get("WhoId") == lead["Id"]:
+                task.update(WhoId=contact_id, LastModifiedDate=now, SystemModstamp=now)
+        for member in self.records["CampaignMember"].values():
+            if member.get("LeadId") == lead["Id"]:
+                member.update(ContactId=contact_id, LastModifiedDate=now, SystemModstamp=now)
         lead.update(
             IsConverted=True,
             ConvertedContactId=contact_id,
+            ConvertedAccountId=account_id,
             ConvertedDate=date.today().isoformat(),
             Status="Closed - Converted",
-            LastModifiedDate=_now(),
+            LastModifiedDate=now,
+            SystemModstamp=now,
         )
         return contact_id
 
     # ----------------------------------------------------------------- allOrNone
 
     def snapshot(self) -> Snapshot:
-        return copy.deepcopy(self.records), dict(self.auto_assign_headers)
+        return (
+            copy.deepcopy(self.records),
+            copy.deepcopy(self.deleted),
+            dict(self.auto_assign_headers),
+        )
 
     def restore(self, snapshot: Snapshot) -> None:
         """Put back a snapshot in place (references to ``records`` stay valid)."""
-        records, auto_assign = snapshot
-        for name in self.records:
-            self.records[name].clear()
-            self.records[name].update(records.get(name, {}))
+        records, deleted, auto_assign = snapshot
+        for mine, saved in ((self.records, records), (self.deleted, deleted)):
+            for name in mine:
+                mine[name].clear()
+                mine[name].update(saved.get(name, {}))
         self.auto_assign_headers.clear()
         self.auto_assign_headers.update(auto_assign)

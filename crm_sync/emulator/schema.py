@@ -118,6 +118,7 @@ def _system_fields() -> list[FieldDef]:
         FieldDef("Id", "id", 18, createable=False, updateable=False),
         FieldDef("CreatedDate", "datetime", createable=False, updateable=False),
         FieldDef("LastModifiedDate", "datetime", createable=False, updateable=False),
+        FieldDef("SystemModstamp", "datetime", createable=False, updateable=False),
         FieldDef("IsDeleted", "boolean", createable=False, updateable=False, default=False),
     ]
 
@@ -193,6 +194,14 @@ def standard_sobjects(external_id_field: str) -> dict[str, SObjectDef]:
                 createable=False,
                 updateable=False,
                 reference_to=("Contact",),
+            ),
+            FieldDef(
+                "ConvertedAccountId",
+                ref,
+                18,
+                createable=False,
+                updateable=False,
+                reference_to=("Account",),
             ),
             FieldDef(external_id_field, s, 64, external_id=True, unique=True),
         ],

@@ -4,7 +4,9 @@ It owns the settings, the lifecycle (``start``/``stop``, a daemon thread serving
 over TLS on loopback) and the WSGI entry point, which sends each path to its part:
 ``/services/oauth2/token`` to oauth.py, ``/services/data/`` to api.py, ``/_emulator/`` to
 control.py. Its public methods seed and inspect the records and inject faults; they hold the
-same lock as the API, so a test sees whole requests only.
+same lock as the API, so a test sees whole requests only. ``org`` (org.py) is what the org's
+admin has set up: the duplicate rule, validation rules, read-only maintenance, the JWT
+audience; a test changes it in place, and ``reset`` puts back what the emulator started with.
 """
 
 from __future__ import annotations
@@ -12,22 +14,19 @@ from __future__ import annotations
 import copy
 import tempfile
 import threading
-import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-from werkzeug.wrappers import Request
 
 from crm_sync.emulator.api import RequestLog, RestApi
-from crm_sync.emulator.calls import json_response
-from crm_sync.emulator.control import control_page
-from crm_sync.emulator.errors import error
 from crm_sync.emulator.faults import Faults
+from crm_sync.emulator.front import FrontDoor
 from crm_sync.emulator.ids import normalize_id
 from crm_sync.emulator.oauth import OAuth
+from crm_sync.emulator.org import DuplicateRuleAction, OrgSettings
 from crm_sync.emulator.records import RecordStore
 from crm_sync.emulator.schema import SObjectDef
 from crm_sync.emulator.tls import server_context
@@ -63,6 +62,8 @@ class SalesforceEmulator:
         daily_api_limit: int = DAILY_API_LIMIT,
         log_requests: bool = False,
         email_internationalization: bool = False,
+        duplicate_rule: DuplicateRuleAction | str | None = None,
+        sandbox: bool = False,
     ) -> None:
         """The settings stay attributes: the token endpoint and the API read them when they
         answer, ``start`` reads the address, the state directory and ``log_requests``."""
@@ -83,12 +84,16 @@ class SalesforceEmulator:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         email_pattern = EAI_EMAIL_RE if email_internationalization else EMAIL_RE
-        self._store = RecordStore(external_id_field, email_pattern)
+        rule = DuplicateRuleAction(duplicate_rule) if duplicate_rule else None
+        self.org = OrgSettings(duplicate_rule=rule, sandbox=sandbox)
+        self._at_start = (self.org.copy(), daily_api_limit)
+        self._store = RecordStore(external_id_field, email_pattern, self.org, api_version)
         self._faults = Faults()
         self._oauth = OAuth(self)
         self._api = RestApi(
             self, self._store, self._oauth, self._faults, lock=self._lock, stopping=self._stopping
         )
+        self._front = FrontDoor(self, self._api, self._oauth)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
@@ -187,6 +192,11 @@ class SalesforceEmulator:
         return self._store.schema
 
     @property
+    def jwt_audiences(self) -> tuple[str, ...]:
+        """The ``aud`` a JWT bearer assertion must name (the org's, org.py)."""
+        return self.org.jwt_audiences
+
+    @property
     def requests(self) -> list[RequestLog]:
         """The ``/services/data/`` calls so far, oldest first."""
         return self._api.requests
@@ -247,12 +257,16 @@ class SalesforceEmulator:
             return self._store.convert_lead(lead_id)
 
     def reset(self) -> None:
-        """Forget records, added fields, the request log and pending faults (issued tokens
-        stay valid)."""
+        """Forget records, added fields, the request log, the daily usage and pending faults,
+        and put back the org's settings and daily limit the emulator started with (issued
+        tokens stay valid)."""
         with self._lock:
             self._store.reset()
-            self.requests.clear()
+            self._api.forget()
+            self._api.clock_offset = 0.0
             self._faults.clear()
+            org, self.daily_api_limit = self._at_start
+            self.org.restore(org)
 
     def records_json(self) -> dict[str, list[dict[str, Any]]]:
         """All records grouped by type (what ``GET /_emulator/records`` shows)."""
@@ -282,8 +296,30 @@ class SalesforceEmulator:
             self._faults.fail_next(n, status, error_code, message)
 
     def limit_exceeded(self, n: int = 1) -> None:
-        """The next ``n`` API requests get 403 ``REQUEST_LIMIT_EXCEEDED``."""
+        """The next ``n`` API requests get 403 ``REQUEST_LIMIT_EXCEEDED`` (to spend the daily
+        allowance instead, lower ``daily_api_limit``)."""
         self.fail_next(n, 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+
+    def too_many_requests(self, n: int = 1, retry_after: int = 30) -> None:
+        """The next ``n`` API requests get a plain-text 429 with ``Retry-After``."""
+        with self._lock:
+            self._faults.too_many_requests(n, retry_after)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the emulator's clock on: requests older than 24 hours leave the window of
+        the daily allowance."""
+        with self._lock:
+            self._api.clock_offset += seconds
+
+    def api_usage(self) -> int:
+        """The API requests counted against the daily allowance (the last 24 hours)."""
+        with self._lock:
+            return self._api.usage()
+
+    def clear_faults(self) -> None:
+        """Forget the errors and delays queued for the next requests."""
+        with self._lock:
+            self._faults.clear()
 
     def delay_next(self, seconds: float, n: int = 1) -> None:
         """The next ``n`` API requests are carried out, then answered ``seconds`` late."""
@@ -293,32 +329,4 @@ class SalesforceEmulator:
     # ----------------------------------------------------------------- WSGI entry point
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        request = Request(environ)
-        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.full_path
-        raw = raw.encode("latin-1").decode("utf-8", "replace")
-        raw_path, _, raw_query = raw.partition("?")
-        try:
-            if raw_path.rstrip("/") == "/services/data" or raw_path.startswith("/services/data/"):
-                response = self._api.handle(request, raw_path, raw_query)
-            elif raw_path.rstrip("/") == "/services/oauth2/token":
-                response = self._oauth.token(request, self.url)
-            elif raw_path.startswith("/_emulator"):
-                response = control_page(self, request, raw_path)
-            elif raw_path == "/":
-                response = json_response(200, self._index())
-            else:
-                response = json_response(404, [error("NOT_FOUND", "Not found")])
-        except Exception as exc:  # an emulator bug: answer like Salesforce, print the trace
-            traceback.print_exc()
-            response = json_response(500, [error("UNKNOWN_EXCEPTION", f"emulator: {exc!r}")])
-        return response(environ, start_response)
-
-    def _index(self) -> dict[str, Any]:
-        return {
-            "emulator": "BL Intake Salesforce emulator",
-            "instance_url": self.url,
-            "token_endpoint": self.url + "/services/oauth2/token",
-            "api": f"{self.url}/services/data/v{self.api_version}/",
-            "records": self.url + "/_emulator/records",
-            "requests": self.url + "/_emulator/requests",
-        }
+        return self._front(environ, start_response)

@@ -5,6 +5,11 @@ PATCH ``composite/sobjects/{T}/{ExtField}`` upserts by external id. Every record
 result of its own (``{"id", "success", "errors", "created"}``; errors use ``statusCode``).
 With ``allOrNone`` one failure undoes the lot and the records that had succeeded answer
 ``ALL_OR_NONE_OPERATION_ROLLED_BACK``.
+
+Records of several types are processed in chunks: a new chunk starts wherever the type
+changes ({account1, account2, contact1, account3} is three chunks), and one request takes at
+most ten. A create or update with more answers every record ``EXCEEDED_MAX_TYPES_LIMIT``
+and writes nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ from crm_sync.emulator.schema import FieldDef, SObjectDef
 __all__ = ["Collections"]
 
 MAX_COLLECTION = 200
+MAX_CHUNKS = 10
+CHUNKS_MESSAGE = (
+    "Cannot have more than 10 chunks in a single operation. Please rearrange the data to "
+    "reduce chunking."
+)
 
 
 class Collections:
@@ -37,6 +47,9 @@ class Collections:
                 ids = [i for i in call.query.get("ids", "").split(",") if i]
                 return self._delete(ids, truthy(call.query.get("allOrNone")))
             records, all_or_none = _collection_body(call.body)
+            if _chunks(records) > MAX_CHUNKS:
+                errors = as_record_errors([error("EXCEEDED_MAX_TYPES_LIMIT", CHUNKS_MESSAGE, [])])
+                return Reply(200, [{"success": False, "errors": errors} for _ in records])
             operation = self._create if call.method == "POST" else self._update
             return self._apply(records, all_or_none, call.headers, operation)
         if len(rest) == 2:
@@ -158,6 +171,12 @@ class Collections:
         return [
             r if not r["success"] else {"success": False, "errors": rolled_back} for r in results
         ]
+
+
+def _chunks(records: list[dict[str, Any]]) -> int:
+    """How many chunks Salesforce makes of the records: one more at every change of type."""
+    types = [str(r["attributes"]["type"]).casefold() for r in records]
+    return sum(1 for i, t in enumerate(types) if i == 0 or t != types[i - 1])
 
 
 def _collection_body(body: Any) -> tuple[list[dict[str, Any]], bool]:

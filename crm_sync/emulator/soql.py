@@ -9,14 +9,18 @@ Grammar (keywords are case-insensitive)::
     [LIMIT n]
 
     condition := field = literal | field != literal | field <> literal
+               | field < literal | field <= literal | field > literal | field >= literal
                | field [NOT] IN (literal {, literal})
                | field LIKE 'pattern'
-    literal   := 'string' | null | true | false | number
+    literal   := 'string' | null | true | false | number | dateTime
+    dateTime  := YYYY-MM-DDThh:mm:ss[.sss](Z | +hh:mm | -hh:mm)   (unquoted, as SOQL writes it)
 
 String literals take Salesforce's backslash escapes (``\\'``, ``\\\\``, ``\\n``, … and, in
 LIKE patterns, ``\\%`` and ``\\_``), which is what ``simple_salesforce.format_soql`` produces.
-Text comparisons are case-insensitive, as in SOQL. Anything else (OR, parentheses,
-relationship fields, date literals, sub-queries) raises ``SoqlError("MALFORMED_QUERY", …)``.
+Text comparisons are case-insensitive, as in SOQL; dateTime literals compare with the
+stored dateTime values (``SystemModstamp >= 2026-11-25T14:47:31Z``, what an incremental sync
+asks). Anything else (OR, parentheses, relationship fields, date literals such as TODAY,
+sub-queries) raises ``SoqlError("MALFORMED_QUERY", …)``.
 The parser knows nothing about objects or fields: the emulator resolves the names.
 """
 
@@ -25,14 +29,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-__all__ = ["Condition", "OrderBy", "Query", "SoqlError", "compare", "parse"]
+__all__ = ["Condition", "OrderBy", "Query", "SoqlError", "compare", "parse", "parse_datetime"]
 
 _ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<string>'(?:[^'\\]|\\.)*')
+      | (?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))
       | (?P<number>-?\d+(?:\.\d+)?)(?![\w-])
       | (?P<name>[A-Za-z_][A-Za-z0-9_.]*)
       | (?P<op>!=|<>|<=|>=|=|<|>)
@@ -57,7 +63,7 @@ class Condition:
     """``field op value``; for IN / NOT IN ``value`` is a tuple, for LIKE a compiled regex."""
 
     field: str
-    op: str  # "=", "!=", "IN", "NOT IN", "LIKE"
+    op: str  # "=", "!=", "<", "<=", ">", ">=", "IN", "NOT IN", "LIKE"
     value: Any
 
 
@@ -190,6 +196,8 @@ class _Parser:
             return _unescape(token.text, like=like)
         if token.kind == "number":
             return float(token.text) if "." in token.text else int(token.text)
+        if token.kind == "datetime":
+            return parse_datetime(token.text)
         if token.kind == "name" and token.text.lower() in ("null", "true", "false"):
             return {"null": None, "true": True, "false": False}[token.text.lower()]
         raise SoqlError(f"unexpected token: '{token.text}' (the emulator takes only literals)")
@@ -210,9 +218,10 @@ class _Parser:
                 raise SoqlError("LIKE needs a string literal")
             return Condition(name, "LIKE", _like_regex(pattern))
         token = self.next()
-        if token.kind != "op" or token.text not in ("=", "!=", "<>"):
+        if token.kind != "op":
             raise SoqlError(f"the emulator does not support the operator '{token.text}'")
-        return Condition(name, "=" if token.text == "=" else "!=", self.literal())
+        op = "!=" if token.text == "<>" else token.text
+        return Condition(name, op, self.literal())
 
     def parse(self) -> Query:
         self.expect_keyword("SELECT")
@@ -263,6 +272,22 @@ def _fold(value: Any) -> Any:
     return value.casefold() if isinstance(value, str) else value
 
 
+def parse_datetime(text: str) -> datetime:
+    """A SOQL dateTime literal, or a stored value ("2026-11-25T14:47:31.123+0000")."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SoqlError(f"invalid dateTime: {text}") from None
+
+
+_RANGE: dict[str, Callable[[Any, Any], bool]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
 def compare(condition: Condition, actual: Any, normalize: Callable[[Any], Any] = _fold) -> bool:
     """Whether a record's value satisfies ``condition``.
 
@@ -271,6 +296,17 @@ def compare(condition: Condition, actual: Any, normalize: Callable[[Any], Any] =
     """
     if condition.op == "LIKE":
         return isinstance(actual, str) and condition.value.fullmatch(actual) is not None
+    if condition.op in _RANGE:
+        if actual is None or condition.value is None:
+            return False  # SOQL: a null is neither less nor greater than anything
+        if isinstance(condition.value, datetime):
+            actual, value = parse_datetime(str(actual)), condition.value
+        else:
+            actual, value = normalize(actual), normalize(condition.value)
+        try:
+            return _RANGE[condition.op](actual, value)
+        except TypeError:
+            return False
     if condition.op in ("IN", "NOT IN"):
         found = any(v is not None and normalize(actual) == normalize(v) for v in condition.value)
         return found if condition.op == "IN" else not found  # SOQL: NOT IN keeps nulls

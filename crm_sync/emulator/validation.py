@@ -4,8 +4,10 @@
 checks a create or update against the schema and the stored records: ``INVALID_FIELD``,
 ``INVALID_FIELD_FOR_INSERT_UPDATE``, ``STRING_TOO_LONG`` (lengths in characters),
 ``INVALID_EMAIL_ADDRESS``, ``INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST``, ``MALFORMED_ID``,
-``FIELD_INTEGRITY_EXCEPTION``, ``INVALID_CROSS_REFERENCE_KEY``, ``DUPLICATE_VALUE`` and
-``REQUIRED_FIELD_MISSING``.
+``FIELD_INTEGRITY_EXCEPTION``, ``INVALID_CROSS_REFERENCE_KEY``, ``DUPLICATE_VALUE`` (a unique
+field, or a second CampaignMember of one lead or contact in one campaign) and
+``REQUIRED_FIELD_MISSING``; then the org's validation rules (org.py), on creates and updates,
+as ``FIELD_CUSTOM_VALIDATION_EXCEPTION`` with the admin's message.
 """
 
 from __future__ import annotations
@@ -77,6 +79,12 @@ class Validator:
             errors.append(error("REQUIRED_FIELD_MISSING", message, missing))
         if sobj.name == "CampaignMember" and not errors:
             errors.extend(self._campaign_member_errors(merged, existing))
+        if not errors:  # Salesforce runs the org's validation rules after its own checks
+            errors.extend(
+                error("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule.message, [rule.field])
+                for rule in self.store.org.rules_for(sobj.name)
+                if rule.broken_by(merged)
+            )
         if errors:
             raise ApiError(400, errors)
         for name, value in clean.items():  # Salesforce stores 18-character ids
@@ -140,12 +148,15 @@ class Validator:
         if merged.get("LeadId") is None and merged.get("ContactId") is None:
             message = "Required fields are missing: [LeadId or ContactId]"
             return [error("REQUIRED_FIELD_MISSING", message, ["LeadId", "ContactId"])]
-        key = [normalize_id(merged.get(k)) for k in ("CampaignId", "LeadId", "ContactId")]
+        campaign = normalize_id(merged.get("CampaignId"))
+        people = {normalize_id(merged.get(k)) for k in ("LeadId", "ContactId")} - {None}
         for rid, member in self.store.records["CampaignMember"].items():
             if existing is not None and rid == existing.get("Id"):
                 continue
-            other = [normalize_id(member.get(k)) for k in ("CampaignId", "LeadId", "ContactId")]
-            if other == key:
+            theirs = {normalize_id(member.get(k)) for k in ("LeadId", "ContactId")} - {None}
+            # One membership per lead or contact and campaign; a converted lead's membership
+            # names both the lead and its contact.
+            if normalize_id(member.get("CampaignId")) == campaign and people & theirs:
                 return [error("DUPLICATE_VALUE", "Already a campaign member.", [])]
         return []
 

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from intake.delivery.retry import RetryPolicy
 from intake.models import DeliveryJob, JobKind
 
 # A job's outcome: its external id (a Message-ID, a Salesforce id; None when there is none),
@@ -23,7 +24,12 @@ Outcome = str | Exception | None
 class Channel(Protocol):
     kind: JobKind
     # Jobs handed over together (one request for many, e.g. sObject Collections); 1: one by one.
+    # A channel that takes more than one also takes, with a due job, the jobs waiting for a
+    # retry (outbox.claim's with_waiting): they go again together.
     batch_size: int
+    # When a try that failed for a reason that may pass is tried again, and whether ever given
+    # up; None: the worker's policy (INTAKE_RETRY_*, INTAKE_MAX_ATTEMPTS).
+    retry_policy: RetryPolicy | None
     # Its jobs are about submissions already anonymised (the Salesforce erasure): the worker
     # must not cancel them for that reason.
     acts_on_anonymised: bool

@@ -28,7 +28,13 @@ class DeliveryError(Exception):
 
 
 class TransientDeliveryError(DeliveryError):
-    """The try failed for a reason that may pass (connection refused, timeout, 4xx reply)."""
+    """The try failed for a reason that may pass (connection refused, timeout, 4xx reply).
+
+    `retry_after`: seconds the receiver asked us to wait (Retry-After), if it said."""
+
+    def __init__(self, message: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class PermanentDeliveryError(DeliveryError):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from intake import settings
 from intake.delivery.channel import Outcome
 from intake.delivery.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from intake.delivery.retry import RetryPolicy
 from intake.email.compose import CannotCompose, compose
 from intake.models import DeliveryJob, JobKind
 from intake.observability.log_context import get_logger
@@ -122,6 +123,7 @@ class MailChannel:
 
     kind = JobKind.EMAIL
     batch_size = 1
+    retry_policy: RetryPolicy | None = None  # the worker's: dead after INTAKE_MAX_ATTEMPTS
     acts_on_anonymised = False
     reports_in_session = False
 

@@ -9,13 +9,11 @@ a repeat recognisable (a stable Message-ID) or harmless (a Salesforce upsert).
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -52,31 +50,6 @@ def enqueue_for(submission: Submission) -> list[DeliveryJob]:
     return jobs
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """When to try a failed job again: exponential backoff with jitter, then give up.
-
-    After the n-th failed try the wait is drawn between half and all of
-    `min(max_seconds, base_seconds * 2 ** (n - 1))` ("equal jitter", so workers that failed
-    together do not all come back together). With base 30 s and max 3600 s: 15–30 s after the
-    first failure, 30–60 s after the second, 60–120 s after the third, ... and never more than
-    an hour. After `max_attempts` tries the job is dead.
-    """
-
-    base_seconds: float = 30.0
-    max_seconds: float = 3600.0
-    max_attempts: int = 8
-
-    def next_attempt(
-        self, attempts: int, now: datetime, rand: Callable[[], float] = random.random
-    ) -> datetime | None:
-        """The time of the next try after `attempts` tries, or None: give up."""
-        if attempts >= self.max_attempts:
-            return None
-        ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(attempts - 1, 0))
-        return now + timedelta(seconds=ceiling / 2 + rand() * ceiling / 2)
-
-
 def _due(now: datetime, due_by: datetime) -> ColumnElement[bool]:
     """Pending and due, or running under a lease that has run out (its worker died)."""
     return or_(
@@ -93,6 +66,7 @@ def claim(
     lease_seconds: float,
     limit: int = 1,
     due_by: datetime | None = None,
+    with_waiting: bool = False,
 ) -> list[DeliveryJob]:
     """Claim up to `limit` due jobs of these kinds for this worker, oldest first, and commit.
 
@@ -103,13 +77,29 @@ def claim(
     so a single UPDATE … WHERE id IN (SELECT … LIMIT n) is atomic there.
 
     `due_by` (default: now) lets a pass of the worker leave alone what it has just put back.
+
+    `with_waiting`: when a job is due, take with it the jobs of these kinds that wait for a
+    retry after a failed try (due ones first, up to `limit`). For a channel that sends a batch
+    in one request this costs nothing more, and a batch that failed together, or jobs that
+    failed one by one while the receiver was down, go again together instead of one small
+    batch per job, as their jittered retry times would have it. Jobs made to wait on purpose
+    (never tried, due later) are left to their time.
     """
     now = utcnow()
     due_by = due_by or now
+    of_kinds = DeliveryJob.kind.in_(list(kinds))
+    due = _due(now, due_by)
+    eligible = due
+    if with_waiting:
+        if session.scalar(select(DeliveryJob.id).where(of_kinds, due).limit(1)) is None:
+            session.commit()
+            return []
+        waiting = and_(DeliveryJob.status == JobStatus.PENDING, DeliveryJob.attempts > 0)
+        eligible = or_(due, waiting)
     candidates = (
         select(DeliveryJob.id)
-        .where(DeliveryJob.kind.in_(list(kinds)), _due(now, due_by))
-        .order_by(DeliveryJob.next_attempt_at, DeliveryJob.id)
+        .where(of_kinds, eligible)
+        .order_by(case((due, 0), else_=1), DeliveryJob.next_attempt_at, DeliveryJob.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -118,7 +108,7 @@ def claim(
         chosen = candidates.scalar_subquery()
     claimed_ids = session.scalars(
         update(DeliveryJob)
-        .where(DeliveryJob.id.in_(chosen), _due(now, due_by))
+        .where(DeliveryJob.id.in_(chosen), eligible)
         .values(
             status=JobStatus.RUNNING,
             claimed_by=worker_id,
@@ -174,10 +164,21 @@ def mark_done(session: Session, job: DeliveryJob, worker_id: str, external_id: s
 
 
 def mark_failed(
-    session: Session, job: DeliveryJob, worker_id: str, error: str, retry_at: datetime | None
+    session: Session,
+    job: DeliveryJob,
+    worker_id: str,
+    error: str,
+    retry_at: datetime | None,
+    *,
+    receiver_failed: bool = True,
 ) -> bool:
-    """Record a failed try: back to pending at `retry_at`, or dead when it is None."""
+    """Record a failed try: back to pending at `retry_at`, or dead when it is None. The first
+    failed try's time is kept (since when its receiver has been behind), unless the receiver
+    was not at fault (`receiver_failed` false: the database went away)."""
     values: dict[str, object] = {"last_error": error[:4000]}
+    if receiver_failed:
+        now = literal(utcnow(), DeliveryJob.first_failed_at.type)
+        values["first_failed_at"] = func.coalesce(DeliveryJob.first_failed_at, now)
     if retry_at is None:
         values.update(status=JobStatus.DEAD, finished_at=utcnow())
     else:
@@ -208,7 +209,13 @@ def requeue(session: Session, job_ids: Sequence[int] | None = None) -> int:
         session,
         update(DeliveryJob)
         .where(condition)
-        .values(status=JobStatus.PENDING, attempts=0, next_attempt_at=utcnow(), finished_at=None),
+        .values(
+            status=JobStatus.PENDING,
+            attempts=0,
+            next_attempt_at=utcnow(),
+            finished_at=None,
+            first_failed_at=None,
+        ),
     )
     session.commit()
     return requeued

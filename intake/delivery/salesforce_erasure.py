@@ -22,6 +22,7 @@ from crm_sync.erasure import delete_leads, find_leads
 from crm_sync.errors import CrmError
 from intake import audit
 from intake.delivery.channel import Outcome
+from intake.delivery.retry import RetryPolicy
 from intake.delivery.salesforce import delivery_error
 from intake.delivery.salesforce_usage import record_usage
 from intake.models import DeliveryJob, JobKind
@@ -34,10 +35,13 @@ class SalesforceErasureChannel:
     acts_on_anonymised = True  # its submissions are anonymised by the erasure itself
     reports_in_session = True  # the outcome, the audit event, the cleared Salesforce id
 
-    def __init__(self, config: SalesforceConfig, client: SalesforceClient) -> None:
+    def __init__(
+        self, config: SalesforceConfig, client: SalesforceClient, retry_policy: RetryPolicy
+    ) -> None:
         self.client = client
         self.external_id_field = config.external_id_field
         self.batch_size = config.batch_size
+        self.retry_policy: RetryPolicy | None = retry_policy  # waits out any outage
 
     def deliver(self, jobs: Sequence[DeliveryJob], session: Session) -> dict[int, Outcome]:
         """Delete the jobs' unconverted leads; each job's lead id (None: no lead), or its error."""

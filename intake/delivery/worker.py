@@ -13,6 +13,13 @@ no worker has claimed. A job claimed before is checked here, and cancelled if it
 anonymised; one already being sent is sent with what was read, but cancelled, not retried, if
 the try fails.
 
+Retries: a try that failed for a reason that may pass goes back in the queue after a backoff
+(the channel's `retry_policy`, or the worker's INTAKE_RETRY_* and INTAKE_MAX_ATTEMPTS, after
+which it is dead); Salesforce's policy never gives up on such a fault. When every job of a
+batch failed so, they share one retry time (the one of the job tried most), so they go
+again together; a channel that sends batches also takes the jobs waiting for a retry along
+with any due job (outbox.claim's `with_waiting`), once per pass.
+
 The worker knows channels only as `intake.delivery.channel.Channel`; `intake.extension` chooses
 them (Salesforce first, so that the e-mails sent after it can link to the lead).
 """
@@ -24,6 +31,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 
 from flask import Flask
 from sqlalchemy import select
@@ -32,7 +40,8 @@ from sqlalchemy.orm import Session
 
 from intake.delivery.channel import Channel, Outcome
 from intake.delivery.errors import PermanentDeliveryError, TransientDeliveryError, log_text
-from intake.delivery.outbox import RetryPolicy, claim, mark_cancelled, mark_done, mark_failed
+from intake.delivery.outbox import claim, mark_cancelled, mark_done, mark_failed
+from intake.delivery.retry import RetryPolicy
 from intake.models import DeliveryJob, JobKind, JobStatus, Submission, utcnow
 from intake.observability.log_context import about, get_logger
 from intake.privacy.anonymise import CANCELLED_OUTCOME
@@ -97,6 +106,7 @@ class Worker:
             self._settle()
             sessionmaker = current_intake().database.sessionmaker
             for kind, channel in self.channels.items():
+                with_waiting = channel.batch_size > 1  # the first claim of the pass only
                 while not self._stop.is_set() and (max_jobs is None or tried < max_jobs):
                     with sessionmaker() as session:
                         jobs = claim(
@@ -106,7 +116,9 @@ class Worker:
                             lease_seconds=self.lease_seconds,
                             limit=channel.batch_size,
                             due_by=started,
+                            with_waiting=with_waiting,
                         )
+                        with_waiting = False
                         if not jobs:
                             break
                         self._in_hand.update(dict.fromkeys([job.id for job in jobs], _WENT_AWAY))
@@ -148,10 +160,28 @@ class Worker:
                 log.exception("Unexpected error delivering %s", ", ".join(map(_describe, jobs)))
                 outcomes = {job.id: error for job in jobs}
         self._in_hand.update(outcomes)
+        shared = self._shared_retry(channel, jobs, outcomes)
         for job, reference in zip(jobs, references, strict=True):
             with about(reference):
-                self._record(session, job, outcomes[job.id])
+                self._record(session, job, outcomes[job.id], shared)
         session.commit()
+
+    def _shared_retry(
+        self, channel: Channel, jobs: list[DeliveryJob], outcomes: dict[int, Outcome]
+    ) -> datetime | None:
+        """One retry time for a batch whose every job failed for a reason that may pass (the
+        receiver was down for all of them): the time of the job tried most, so that they go
+        again together rather than each at its own jittered time. None otherwise."""
+        failed = [outcomes[job.id] for job in jobs]
+        if len(jobs) < 2 or not all(
+            isinstance(o, TransientDeliveryError) and not isinstance(o, DatabaseWentAway)
+            for o in failed
+        ):
+            return None
+        retry_after = max((getattr(o, "retry_after", None) or 0.0) for o in failed)
+        policy = channel.retry_policy or self.policy
+        most = max(job.attempts for job in jobs)
+        return policy.next_attempt(most, utcnow(), retry_after=retry_after or None)
 
     def _taken(self, jobs: list[DeliveryJob]) -> None:
         """The database has their outcomes: they are no longer in hand."""
@@ -195,10 +225,17 @@ class Worker:
                 ", ".join(str(job_id) for job_id in self._in_hand),
             )
 
-    def _record(self, session: Session, job: DeliveryJob, outcome: Outcome) -> None:
+    def _record(
+        self,
+        session: Session,
+        job: DeliveryJob,
+        outcome: Outcome,
+        shared_retry_at: datetime | None = None,
+    ) -> None:
         """Done with its external id; dead after a permanent error or the last try; else
-        back in the queue after a backoff (at once when the database went away). A failed try
-        of a job whose submission has been anonymised meanwhile: cancelled."""
+        back in the queue after a backoff (at once when the database went away; at
+        `shared_retry_at` when its whole batch failed so). A failed try of a job whose
+        submission has been anonymised meanwhile: cancelled."""
         what = _describe(job)
         if not isinstance(outcome, Exception):
             if mark_done(session, job, self.worker_id, outcome):
@@ -221,13 +258,25 @@ class Worker:
         elif isinstance(outcome, DatabaseWentAway):
             retry_at = utcnow()
             log.info("Put back %s: %s", what, logged)
-        else:
+        elif isinstance(outcome, TransientDeliveryError):
+            policy = (channel.retry_policy if channel else None) or self.policy
+            retry_at = shared_retry_at or policy.next_attempt(
+                job.attempts, utcnow(), retry_after=outcome.retry_after
+            )
+            if retry_at is None:
+                log.error("Gave up %s after %d tries: %s", what, job.attempts, logged)
+            else:
+                log.warning("Will retry %s at %s: %s", what, retry_at.isoformat(), logged)
+        else:  # a bug in the channel: tried as the worker's policy says, then dead
             retry_at = self.policy.next_attempt(job.attempts, utcnow())
             if retry_at is None:
                 log.error("Gave up %s after %d tries: %s", what, job.attempts, logged)
             else:
                 log.warning("Will retry %s at %s: %s", what, retry_at.isoformat(), logged)
-        mark_failed(session, job, self.worker_id, message, retry_at=retry_at)
+        receiver_failed = not isinstance(outcome, DatabaseWentAway)
+        mark_failed(
+            session, job, self.worker_id, message, retry_at, receiver_failed=receiver_failed
+        )
 
     def _delivered_late(self, session: Session, job: DeliveryJob, what: str) -> None:
         """Delivered after the job's lease ran out: another worker has taken it and, if its

@@ -9,7 +9,8 @@ from werkzeug.wrappers import Response
 
 from intake.db import get_session
 from intake.delivery.backlog import backlog_by_channel, total
-from intake.models import DeliveryJob, JobKind, JobStatus, utcnow
+from intake.delivery.crm_status import crm_status, waiting_for_crm
+from intake.models import BACKLOG, DeliveryJob, JobKind, JobStatus, utcnow
 from intake.monitoring import metrics
 from intake.web import csrf, error_pages
 from intake.web.blueprints import OPS
@@ -21,10 +22,15 @@ bp.before_request(csrf.check)
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """200 when the database answers and no pending delivery is older than the threshold.
+    """200 when the database answers and no pending delivery is older than the threshold,
+    leaving out the Salesforce jobs that wait for Salesforce to come back: Salesforce being
+    down (its allowance spent, a maintenance window) is not this app being unhealthy, and
+    "crm" says it instead.
 
-    Body: database, backlog (pending jobs), oldest_pending_age_seconds, dead_jobs and
-    last_crm_success (ISO time of the last Salesforce delivery, or null).
+    Body: database, backlog (pending jobs), oldest_pending_age_seconds, dead_jobs,
+    last_crm_success (ISO time of the last Salesforce delivery, or null) and crm: status
+    ("ok" or "behind"), behind_since (the first failed try of the job waiting longest),
+    waiting (Salesforce jobs waiting after a failed try) and next_try_at.
     """
     session = get_session()
     try:
@@ -36,21 +42,33 @@ def healthz() -> tuple[Response, int]:
                 DeliveryJob.kind == JobKind.SALESFORCE, DeliveryJob.status == JobStatus.DONE
             )
         )
+        stalled = session.scalar(
+            select(func.min(DeliveryJob.created_at)).where(
+                DeliveryJob.status.in_(BACKLOG), ~waiting_for_crm()
+            )
+        )
+        crm = crm_status(session)
     except SQLAlchemyError as exc:
         session.rollback()
         current_app.logger.warning("Health check: database unreachable: %s", exc)
         return jsonify(status="unhealthy", database="unreachable"), 503
 
-    oldest_age = backlog.age_seconds(utcnow())
+    now = utcnow()
     max_age = current_app.config["INTAKE_HEALTH_MAX_PENDING_AGE_SECONDS"]
-    healthy = oldest_age <= max_age
+    healthy = stalled is None or (now - stalled).total_seconds() <= max_age
     body = {
         "status": "healthy" if healthy else "unhealthy",
         "database": "ok",
         "backlog": backlog.count,
-        "oldest_pending_age_seconds": round(oldest_age, 1),
+        "oldest_pending_age_seconds": round(backlog.age_seconds(now), 1),
         "dead_jobs": dead,
         "last_crm_success": last_crm.isoformat() if last_crm else None,
+        "crm": {
+            "status": "behind" if crm.behind else "ok",
+            "behind_since": crm.behind_since.isoformat() if crm.behind_since else None,
+            "waiting": crm.waiting,
+            "next_try_at": crm.next_try_at.isoformat() if crm.next_try_at else None,
+        },
     }
     return jsonify(body), 200 if healthy else 503
 

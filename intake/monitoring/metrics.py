@@ -13,6 +13,11 @@ global one), asks the database at each scrape. Exposed (channel = job kind):
     intake_salesforce_api_daily_limit                   the org's daily API allowance, and
     intake_salesforce_api_daily_remaining               what was left of it, as Salesforce
     intake_salesforce_api_usage_observed_timestamp_seconds  last said it, and when
+    intake_crm_behind                                   1 while Salesforce jobs wait after a
+                                                        failed try (crm_status), else 0
+    intake_crm_waiting_jobs                             how many
+    intake_crm_behind_since_timestamp_seconds           since when (only while behind)
+    intake_crm_next_try_timestamp_seconds               their next try (only while behind)
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from werkzeug.wrappers import Response
 
 from intake.db import Database
 from intake.delivery.backlog import Backlog, backlog_by_channel
+from intake.delivery.crm_status import CrmStatus, crm_status
 from intake.delivery.salesforce_usage import current_usage
 from intake.models import (
     DeliveryJob,
@@ -60,6 +66,7 @@ class Snapshot:
     jobs: dict[tuple[str, str, str], int] = field(default_factory=dict)  # kind, target, status
     backlog: dict[JobKind, Backlog] = field(default_factory=dict)
     salesforce: SalesforceUsage | None = None
+    crm: CrmStatus = field(default_factory=CrmStatus)
 
 
 def read_snapshot(session: Session) -> Snapshot:
@@ -76,6 +83,7 @@ def read_snapshot(session: Session) -> Snapshot:
         snapshot.jobs[(job_kind.value, target.value, status.value)] = count
     snapshot.backlog = backlog_by_channel(session)
     snapshot.salesforce = current_usage(session)
+    snapshot.crm = crm_status(session)
     return snapshot
 
 
@@ -134,6 +142,7 @@ def _families(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
         oldest.add_metric([job_kind.value], waiting.age_seconds(now))
     yield backlog
     yield oldest
+    yield from _crm_families(snapshot.crm)
 
     usage = snapshot.salesforce
     yield CounterMetricFamily(
@@ -158,6 +167,32 @@ def _families(snapshot: Snapshot, now: datetime) -> Iterator[Metric]:
         "When Salesforce last reported the daily usage (Unix time)",
         value=usage.observed_at.timestamp(),
     )
+
+
+def _crm_families(crm: CrmStatus) -> Iterator[Metric]:
+    yield GaugeMetricFamily(
+        "intake_crm_behind",
+        "1 while Salesforce jobs wait for Salesforce after a failed try (its allowance, "
+        "maintenance, 429, 5xx, the network), else 0",
+        value=1 if crm.behind else 0,
+    )
+    yield GaugeMetricFamily(
+        "intake_crm_waiting_jobs",
+        "Salesforce jobs waiting after a failed try",
+        value=crm.waiting,
+    )
+    if crm.behind_since is not None:
+        yield GaugeMetricFamily(
+            "intake_crm_behind_since_timestamp_seconds",
+            "When the first failed try of the Salesforce job waiting longest was (Unix time)",
+            value=crm.behind_since.timestamp(),
+        )
+    if crm.next_try_at is not None:
+        yield GaugeMetricFamily(
+            "intake_crm_next_try_timestamp_seconds",
+            "When the waiting Salesforce jobs are next tried (Unix time)",
+            value=crm.next_try_at.timestamp(),
+        )
 
 
 @dataclass

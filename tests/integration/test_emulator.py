@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -35,9 +34,15 @@ from simple_salesforce.exceptions import (
 
 from crm_sync.emulator import DEFAULT_OWNER_ID, SalesforceEmulator, TrustmeMissing, soql
 from crm_sync.emulator.__main__ import main
+from tests.support.emulator_client import (
+    VERSION,
+    api,
+    emulator_process,
+    token,
+    trusting_session,
+)
 
 EXT = "Intake_Submission_Id__c"
-VERSION = "62.0"
 
 
 def _private_key() -> rsa.RSAPrivateKey:
@@ -78,11 +83,7 @@ def _clean(emulator: SalesforceEmulator) -> None:
     emulator.reset()
 
 
-def _session(emulator: SalesforceEmulator) -> requests.Session:
-    session = requests.Session()
-    session.verify = str(emulator.ca_pem_path)
-    session.trust_env = False
-    return session
+_session = trusting_session
 
 
 class LoginRedirectSession(requests.Session):
@@ -105,24 +106,9 @@ def session(emulator: SalesforceEmulator) -> Iterator[requests.Session]:
         yield session
 
 
-def _token(emulator: SalesforceEmulator, session: requests.Session) -> str:
-    response = session.post(
-        emulator.url + "/services/oauth2/token",
-        data={"grant_type": "client_credentials"},
-        auth=(emulator.client_id, emulator.client_secret),
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
-
-
 @pytest.fixture
 def sf(emulator: SalesforceEmulator, session: requests.Session) -> Salesforce:
-    return Salesforce(
-        instance_url=emulator.url,
-        session_id=_token(emulator, session),
-        session=session,
-        version=VERSION,
-    )
+    return api(emulator, session)
 
 
 def _lead(**fields: Any) -> dict[str, Any]:
@@ -317,7 +303,7 @@ def test_update_only_and_collection_delete(emulator: SalesforceEmulator, sf: Sal
 def test_email_address_internationalization_option() -> None:
     with SalesforceEmulator(email_internationalization=True) as eai, _session(eai) as session:
         sf = Salesforce(
-            instance_url=eai.url, session_id=_token(eai, session), session=session, version=VERSION
+            instance_url=eai.url, session_id=token(eai, session), session=session, version=VERSION
         )
         assert sf.Lead.create(_lead(Email="søren@hjem.dk"))["success"]
         with pytest.raises(SalesforceMalformedRequest):
@@ -736,7 +722,7 @@ def test_expired_session(emulator: SalesforceEmulator, sf: Salesforce) -> None:
     with pytest.raises(SalesforceExpiredSession) as expired:
         sf.limits()
     assert expired.value.content[0]["errorCode"] == "INVALID_SESSION_ID"
-    sf.session_id = _token(emulator, sf.session)
+    sf.session_id = token(emulator, sf.session)
     sf.headers["Authorization"] = "Bearer " + sf.session_id
     assert sf.limits()["DailyApiRequests"]["Max"] == 15000
 
@@ -853,38 +839,10 @@ def test_records_and_requests_as_json(emulator: SalesforceEmulator, sf: Salesfor
 @pytest.mark.slow
 def test_command_line(tmp_path: Path) -> None:
     def run() -> tuple[str, bytes]:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "crm_sync.emulator",
-                "--port",
-                "0",
-                "--state-dir",
-                str(tmp_path),
-                "--quiet",
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert process.stdout is not None
-        try:
-            banner = []
-            for line in process.stdout:  # the banner ends with a blank line
-                if not line.strip():
-                    break
-                banner.append(line)
-            url = banner[0].split()[3]
-            with requests.Session() as session:
-                session.verify = str(tmp_path / "ca.pem")
-                session.trust_env = False
-                assert session.get(url + "/_emulator/records", timeout=10).json() == {}
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.communicate(timeout=10)
-        assert process.returncode == 0
-        assert "SALESFORCE_CLIENT_SECRET=emulator-secret\n" in banner
-        return url, (tmp_path / "ca.pem").read_bytes()
+        with emulator_process(tmp_path) as running:
+            assert running.session.get(running.url + "/_emulator/records", timeout=10).json() == {}
+        assert "SALESFORCE_CLIENT_SECRET=emulator-secret\n" in running.banner
+        return running.url, (tmp_path / "ca.pem").read_bytes()
 
     _, first_ca = run()
     _, second_ca = run()

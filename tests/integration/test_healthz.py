@@ -22,6 +22,7 @@ def test_healthy_with_an_empty_outbox(client):
         "oldest_pending_age_seconds": 0.0,
         "dead_jobs": 0,
         "last_crm_success": None,
+        "crm": {"status": "ok", "behind_since": None, "waiting": 0, "next_try_at": None},
     }
 
 

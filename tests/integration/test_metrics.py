@@ -11,7 +11,6 @@ import pytest
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as openmetrics_families,
 )
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -25,29 +24,13 @@ from intake.delivery.salesforce_usage import ROW_ID, current_usage, record_usage
 from intake.delivery.worker import Worker
 from intake.models import DeliveryJob, SalesforceUsage, utcnow
 from tests.support.helpers import VALID_HELP, VALID_ORDER, submit
+from tests.support.metrics import Samples, scrape, value
 from tests.support.settings import TEST_SECRET, send_mail_to, use_salesforce
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 @pytest.fixture
 def config(config, smtp, salesforce):
     return use_salesforce(send_mail_to(config, smtp), salesforce)
-
-
-def scrape(client, address: str = "127.0.0.1", **headers: str) -> Samples:
-    response = client.get("/metrics", environ_base={"REMOTE_ADDR": address}, headers=headers)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.headers["Content-Type"].startswith("text/plain")
-    samples: Samples = {}
-    for family in text_string_to_metric_families(response.get_data(as_text=True)):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples[(name, tuple(sorted(labels.items())))]
 
 
 def jobs(samples: Samples, channel: str, target: str, status: str) -> float:

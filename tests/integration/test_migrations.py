@@ -111,7 +111,7 @@ def test_going_back_before_staff_sessions_keeps_the_accounts(tmp_path, track_app
         hash_before = connection.execute(text("SELECT password_hash FROM intake_staff_users"))
         hash_before = hash_before.scalar_one()
 
-    migrate.downgrade(engine, "0007")
+    migrate.downgrade(engine, "0008")  # the revision before staff sessions
 
     tables = set(inspect(engine).get_table_names())
     assert not tables & {"intake_staff_sessions", "intake_sign_in_attempts"}

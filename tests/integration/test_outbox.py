@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from intake.delivery.outbox import RetryPolicy, claim, mark_done, mark_failed, requeue
+from intake.delivery.outbox import claim, mark_done, mark_failed, requeue
+from intake.delivery.retry import RetryPolicy
 from intake.models import DeliveryJob, JobKind, JobStatus
 from tests.support.helpers import VALID_ORDER, submit
 

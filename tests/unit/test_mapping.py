@@ -17,6 +17,7 @@ from crm_sync.mapping import (
     working_days_after,
 )
 from intake.models import OrderLine, Submission, SubmissionKind
+from tests.support.settings import SALESFORCE_SETTINGS
 
 NO_OWNER = None  # the consultant has no Salesforce user: assignment rules choose
 OWNER = "005000000000SMAAAA"  # the consultant's Salesforce User Id
@@ -80,16 +81,12 @@ def test_values_are_cut_to_salesforces_lengths(field, value, limit):
         "City": "city",
         "Title": "role",
     }[field]
-    lead = lead_from_submission(
-        order(**{source: value}), NO_OWNER, external_id_field="Intake_Submission_Id__c"
-    )
+    lead = lead_from_submission(order(**{source: value}), NO_OWNER)
     assert lead[field] == value[:limit]
 
 
 def test_a_pamphlet_order_as_a_lead():
-    lead = lead_from_submission(
-        order(), NO_OWNER, external_id_field="Ext__c", lead_source="BL Intake"
-    )
+    lead = lead_from_submission(order(), NO_OWNER, lead_source="BL Intake")
     assert lead == {
         "Company": "Boligforeningen Ærøhøj",
         "FirstName": "Søren",
@@ -105,15 +102,13 @@ def test_a_pamphlet_order_as_a_lead():
         "Description": "Pjecebestilling PJ-2026-00042 via BL Intake.\n"
         "Kommune: Herning Kommune (657), 7. kreds\n"
         "Bestilt:\n- 25 stk. Kommunesamarbejde – Hvorfor og hvordan?",
-        "Ext__c": "f" * 32,
-    }
+    }  # the external id is not a field to write: the upsert's URL names it
 
 
 def test_the_owner_and_extra_fields():
     lead = lead_from_submission(
         order(),
         OWNER,
-        external_id_field="Ext__c",
         extra_fields={"Kommune__c": "municipality_name", "Kreds__c": "kreds"},
     )
     assert (lead["OwnerId"], lead["Kommune__c"], lead["Kreds__c"]) == (
@@ -122,9 +117,7 @@ def test_the_owner_and_extra_fields():
         7,
     )
     with pytest.raises(KeyError, match="unknown Lead field source 'kommune'"):
-        lead_from_submission(
-            order(), OWNER, external_id_field="X", extra_fields={"K__c": "kommune"}
-        )
+        lead_from_submission(order(), OWNER, extra_fields={"K__c": "kommune"})
 
 
 def startup_request() -> Submission:
@@ -144,7 +137,7 @@ def startup_request() -> Submission:
 
 def test_a_start_up_request_summary_and_task():
     help_request = startup_request()
-    lead = lead_from_submission(help_request, NO_OWNER, external_id_field="Ext__c")
+    lead = lead_from_submission(help_request, NO_OWNER)
     assert "Street" not in lead and "PostalCode" not in lead
     assert lead["Description"].splitlines()[2:] == [
         "Emner: Styringsdialog, Andet",
@@ -185,16 +178,7 @@ def test_phone_is_written_the_danish_way():
     assert danish_phone("") == ""
 
 
-BASE = {
-    "SALESFORCE_LOGIN_URL": "https://bl.my.salesforce.com/",
-    "SALESFORCE_API_VERSION": "62.0",
-    "SALESFORCE_EXTERNAL_ID_FIELD": "X__c",
-    "SALESFORCE_LEAD_SOURCE": "Web",
-    "SALESFORCE_TASK_DUE_WORKING_DAYS": 3,
-    "SALESFORCE_MATCH_CONTACTS": True,
-    "SALESFORCE_TIMEOUT_SECONDS": 30,
-    "SALESFORCE_BATCH_SIZE": 500,
-}
+BASE = {"SALESFORCE_LOGIN_URL": "https://bl.my.salesforce.com/", **SALESFORCE_SETTINGS}
 
 
 @pytest.mark.parametrize(
