@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from forms.startup_help import StartupHelpForm
 from forms.validated import required
 from intake.delivery.outbox import enqueue_for
 from intake.labels import TOPICS
-from intake.models import OrderLine, OrderStatus, Submission, SubmissionKind, utcnow
+from intake.models import OrderLine, OrderStatus, Submission, SubmissionKind
 from intake.references import next_reference
 from intake.routing.model import Route
 from intake.timefmt import DANISH_TIME
@@ -45,7 +46,6 @@ def _contact(form: PublicForm, route: Route, kind: SubmissionKind, key: str) -> 
         phone=form.phone.data or "",
         role=form.role.data or "",
         cvr=form.cvr.data or "",
-        consent_at=utcnow(),
         municipality_code=route.municipality.code,
         municipality_name=route.municipality.name,
         kreds=route.municipality.kreds,
@@ -62,7 +62,7 @@ def pamphlet_order_from_form(form: PamphletOrderForm, route: Route, key: str) ->
     submission.note = form.note.data or ""
     submission.order_status = OrderStatus.NEW
     submission.lines = [
-        OrderLine(pamphlet=pamphlet, title=pamphlet.title, quantity=quantity)
+        OrderLine(pamphlet_id=pamphlet.id, title=pamphlet.title, quantity=quantity)
         for pamphlet, quantity in form.ordered()
     ]
     return submission
@@ -78,8 +78,13 @@ def startup_help_from_form(form: StartupHelpForm, route: Route, key: str) -> Sub
     return submission
 
 
-def store(session: Session, submission: Submission) -> Submission:
-    """Number the submission, add its delivery jobs and commit them together.
+def store(
+    session: Session,
+    submission: Submission,
+    alongside: Callable[[Submission], object] | None = None,
+) -> Submission:
+    """Number the submission, add its delivery jobs and commit them together, with whatever
+    `alongside` adds to the session for the numbered submission (an audit event).
 
     A second post with the same one-time submission key (a double click, a browser resending
     after a timeout) hits the unique key; we roll back and return the first submission, so
@@ -90,6 +95,9 @@ def store(session: Session, submission: Submission) -> Submission:
     enqueue_for(submission)
     session.add(submission)
     try:
+        if alongside is not None:
+            session.flush()
+            alongside(submission)
         session.commit()
     except IntegrityError:
         session.rollback()
