@@ -7,6 +7,7 @@ before they run, intake.web.csrf).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 
@@ -27,8 +28,10 @@ from intake.timefmt import DANISH_TIME
 
 
 def _filters() -> tuple[str, str]:
-    """The list's ?status= and ?q=, as given (an unknown status shows every order)."""
-    return request.args.get("status", "").strip(), request.args.get("q", "").strip()[:200]
+    """The list's ?status= and ?q=, as given (an unknown status shows every order); q in NFC,
+    as the forms store text, so an "å" typed as "a" + ring finds the stored "å"."""
+    q = unicodedata.normalize("NFC", request.args.get("q", "")).strip()[:200]
+    return request.args.get("status", "").strip(), q
 
 
 @bp.get("/orders/", endpoint="orders")
@@ -92,9 +95,9 @@ def order_ship(reference: str) -> Response | tuple[str, int]:
     form = ShipForm()
     if not form.validate():
         return _back(found, *_messages(form))
-    note = form.note.data or ""
+    note, parcel = form.note.data or "", form.parcel.data or ""
     try:
-        shipped = orders.mark_shipped(get_session(), found, current_user.email, note)
+        shipped = orders.mark_shipped(get_session(), found, current_user.email, note, parcel)
     except orders.OrderError as error:
         return _back(found, str(error))
     messages = [
@@ -121,7 +124,7 @@ def order_cancel(reference: str) -> Response | tuple[str, int]:
         lambda: orders.mark_cancelled(
             get_session(), found, current_user.email, form.reason.data or ""
         ),
-        f"Ordren {found.reference} er annulleret.",
+        f"Ordren {found.reference} er annulleret. Bestilleren får en e-mail med begrundelsen.",
     )
 
 
