@@ -2,6 +2,11 @@
 
 Field names are the contract in DESIGN.md ("Fields"). Every message is Danish; WTForms'
 English defaults are never shown because every validator here carries its own message.
+
+There is no consent box: BL handles a request because the person makes it (GDPR art. 6(1)(b)
+and (f)), and consent that is a condition of the service would not be freely given (art. 7(4)).
+A notice under the send button says how the data is used (templates/intake/_fields.html); a
+posted `consent` field is ignored.
 """
 
 from __future__ import annotations
@@ -11,7 +16,6 @@ from typing import Any, ClassVar
 
 from flask import current_app
 from wtforms import (
-    BooleanField,
     EmailField,
     Field,
     HiddenField,
@@ -20,7 +24,6 @@ from wtforms import (
     TelField,
 )
 from wtforms.fields import SelectChoice  # type: ignore[attr-defined]  # new in 3.3, stubs: 3.2
-from wtforms.validators import DataRequired
 
 from forms.filters import clean_line, clean_text, looks_garbled
 from forms.formdata import FormFieldsOnly
@@ -62,7 +65,7 @@ class PublicForm(FormFieldsOnly):
         validators=[visible_text("Skriv boligorganisationens navn."), max_length(255)],
         description="Fx Boligselskabet Søbo eller AAB.",
     )
-    first_name = StringField("Fornavn", filters=LINE, validators=[max_length(40)])
+    first_name = StringField("Fornavn (valgfrit)", filters=LINE, validators=[max_length(40)])
     last_name = StringField(
         "Efternavn", filters=LINE, validators=[visible_text("Skriv dit efternavn."), max_length(80)]
     )
@@ -95,16 +98,6 @@ class PublicForm(FormFieldsOnly):
         validate_choice=False,
         description="Den kommune, hvor boligorganisationen har sine afdelinger.",
     )
-    # The words of the consent's label that link to the privacy page (templates/_fields.html).
-    CONSENT_LINK_TEXT: ClassVar[str] = "hvordan BL behandler mine oplysninger"
-    consent = BooleanField(
-        f"Jeg har læst, {CONSENT_LINK_TEXT}, og giver samtykke til det.",
-        validators=[
-            DataRequired(
-                "Sæt kryds for at give samtykke, ellers kan vi ikke behandle din henvendelse."
-            )
-        ],
-    )
 
     def __init__(self, *args: Any, municipalities: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -134,7 +127,7 @@ class PublicForm(FormFieldsOnly):
         "phone",
         "role",
     )
-    page_order: ClassVar[tuple[str, ...]] = (*CONTACT_ORDER, "consent")
+    page_order: ClassVar[tuple[str, ...]] = CONTACT_ORDER
 
     @property
     def error_fields(self) -> list[Field]:

@@ -6,11 +6,12 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, redirect, url_for
+from flask import Flask, redirect, send_from_directory, url_for
 from werkzeug.wrappers import Response
 
 from intake.extension import Intake
 from intake.observability import logging_setup, request_log
+from intake.paths import STATIC_DIR
 from intake.web import error_pages, security_headers
 
 
@@ -42,5 +43,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     @app.get("/")
     def index() -> Response:
         return redirect(url_for("intake_public.pamphlet_order"))
+
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        """For clients that ask for it without reading the pages' <link rel="icon">."""
+        return send_from_directory(STATIC_DIR, "favicon.ico", max_age=86400)
 
     return app
