@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, redirect, send_from_directory, url_for
 from werkzeug.wrappers import Response
 
+from intake import settings
 from intake.extension import Intake
 from intake.observability import logging_setup, request_log
 from intake.paths import STATIC_DIR
@@ -30,6 +31,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         "SESSION_COOKIE_SECURE",
         secure.strip() not in {"0", "false", "no"} if secure else not (app.debug or app.testing),
     )
+    if test_config is None:  # `make run` and its commands: instance/secret_key
+        settings.secret_key_from_instance(app)
     Intake(app)
     # This app is BL Intake's alone: its logging, request ids, limits, headers and error pages
     # cover every page.

@@ -114,6 +114,24 @@ def apply_defaults(app: Flask) -> None:
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
 
 
+INSTANCE_SECRET_KEY = "secret_key"  # the file `make run` keeps the key in, in the instance folder
+
+
+def secret_key_from_instance(app: Flask) -> None:
+    """When neither the config nor the environment sets SECRET_KEY, use the one `make run`
+    keeps in the instance folder (instance/secret_key), so that the commands work as the README
+    writes them in such a checkout. (Called by the standalone app; a host app has its own.)"""
+    if app.config.get("SECRET_KEY") or os.environ.get("SECRET_KEY"):
+        return
+    try:
+        with open(os.path.join(app.instance_path, INSTANCE_SECRET_KEY), encoding="utf-8") as f:
+            key = f.read().strip()
+    except FileNotFoundError:
+        return
+    if key:
+        app.config["SECRET_KEY"] = key
+
+
 def require_secret_key(app: Flask) -> None:
     """Refuse to start without SECRET_KEY, except in debug and testing."""
     if app.config.get("SECRET_KEY"):
@@ -125,7 +143,8 @@ def require_secret_key(app: Flask) -> None:
     raise RuntimeError(
         "SECRET_KEY is not set. BL Intake signs sessions, CSRF tokens and receipt links with it: "
         "set the SECRET_KEY environment variable (or the host app's config) to a long random "
-        "value, e.g. from `python -c 'import secrets; print(secrets.token_hex(32))'`."
+        "value, e.g. from `python -c 'import secrets; print(secrets.token_hex(32))'` (the "
+        "standalone app also reads it from instance/secret_key, which `make run` writes)."
     )
 
 
