@@ -11,7 +11,8 @@ posted `consent` field is ignored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from flask import current_app
@@ -33,7 +34,7 @@ from forms.validators import (
     danish_phone,
     email_address,
     max_length,
-    one_of,
+    one_of_values,
     visible_text,
 )
 
@@ -44,6 +45,16 @@ def select_choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
 
 LINE = [clean_line]
 TEXT = [clean_text]
+
+
+@functools.lru_cache(maxsize=4)
+def _municipality_list(
+    municipalities: tuple[tuple[str, str], ...],
+) -> tuple[tuple[SelectChoice, ...], frozenset[str]]:
+    """The list's choices and the codes it accepts, made once per routing: every form shown
+    or posted needs them, and 98 municipalities are not made anew for each."""
+    choices = tuple(select_choices([("", "Vælg kommune"), *municipalities]))
+    return choices, frozenset(code for code, _ in municipalities)
 
 
 class PublicForm(FormFieldsOnly):
@@ -99,12 +110,13 @@ class PublicForm(FormFieldsOnly):
         description="Den kommune, hvor boligorganisationen har sine afdelinger.",
     )
 
-    def __init__(self, *args: Any, municipalities: list[tuple[str, str]], **kwargs: Any):
+    def __init__(
+        self, *args: Any, municipalities: Sequence[tuple[str, str]], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.municipality.choices = select_choices([("", "Vælg kommune"), *municipalities])
-        self.municipality.validators = [
-            one_of(lambda: municipalities, "Vælg en kommune fra listen.")
-        ]
+        choices, codes = _municipality_list(tuple(municipalities))
+        self.municipality.choices = list(choices)
+        self.municipality.validators = [one_of_values(codes, "Vælg en kommune fra listen.")]
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

@@ -114,7 +114,7 @@ def apply_defaults(app: Flask) -> None:
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
 
 
-INSTANCE_SECRET_KEY = "secret_key"  # the file `make run` keeps the key in, in the instance folder
+INSTANCE_KEY_FILE = "secret_key"  # the file `make run` keeps the key in, in the instance folder
 
 
 def secret_key_from_instance(app: Flask) -> None:
@@ -124,7 +124,7 @@ def secret_key_from_instance(app: Flask) -> None:
     if app.config.get("SECRET_KEY") or os.environ.get("SECRET_KEY"):
         return
     try:
-        with open(os.path.join(app.instance_path, INSTANCE_SECRET_KEY), encoding="utf-8") as f:
+        with open(os.path.join(app.instance_path, INSTANCE_KEY_FILE), encoding="utf-8") as f:
             key = f.read().strip()
     except FileNotFoundError:
         return
