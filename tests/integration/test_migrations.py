@@ -90,3 +90,40 @@ def test_going_back_is_refused_while_an_erasure_is_unfinished(submitted):
         c["name"] for c in inspect(submitted).get_columns("intake_submissions")
     }
     submitted.dispose()
+
+
+def test_going_back_before_held_posts_keeps_parcel_numbers_and_is_refused_while_posts_wait(
+    submitted,
+):
+    with submitted.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE intake_submissions SET status_note = 'Lagt i postkassen', "
+                "parcel_number = '00370712345678901234', consent_at = NULL"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO intake_held_posts (public_id, kind, submission_key, received_at, "
+                "email, form_data, trap) VALUES ('p', 'startup_help', 'k', '2026-12-04 10:00:00', "
+                "'a@example.dk', '{}', 'x')"
+            )
+        )
+
+    with pytest.raises(RuntimeError, match="1 held post"):
+        migrate.downgrade(submitted, "0007")
+    assert "intake_held_posts" in inspect(submitted).get_table_names()
+
+    with submitted.begin() as connection:
+        connection.execute(text("DELETE FROM intake_held_posts"))
+    migrate.downgrade(submitted, "0007")
+
+    assert "intake_held_posts" not in inspect(submitted).get_table_names()
+    with submitted.connect() as connection:
+        note, consent_at = connection.execute(
+            text("SELECT status_note, consent_at FROM intake_submissions")
+        ).one()
+    assert note == "Lagt i postkassen (pakkenummer 00370712345678901234)"
+    assert consent_at is not None  # the older version requires it
+    migrate.upgrade(submitted)
+    submitted.dispose()
