@@ -9,11 +9,11 @@ import io
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from intake.delivery.worker import Worker
-from intake.models import Submission
-from tests.support.helpers import VALID_HELP, VALID_ORDER, submit
+from intake.models import Pamphlet, Submission
+from tests.support.helpers import VALID_HELP, VALID_ORDER, hidden_fields, submit
 from tests.support.settings import send_mail_to
 
 PUBLIC_PAGES = ["/pjecer/", "/opstartshjaelp/", "/privatliv/"]
@@ -125,3 +125,28 @@ def test_a_start_up_request_is_cleaned_the_same_way(client, db):
     stored = db.scalars(select(Submission)).one()
     assert stored.participants == "Ærøskøbing Boligforening\nSønderå Bolig"
     assert stored.message == "Hvor starter vi?"
+
+
+# -- The blank form, rendered once ---------------------------------------------------------
+
+
+def test_every_get_of_a_kept_blank_form_has_its_own_tokens(client, build_app):
+    first, second = (hidden_fields(client.get("/pjecer/").get_data(as_text=True)) for _ in "ab")
+    assert first["form_token"] != second["form_token"]  # a one-time key each
+    other = build_app().test_client()  # another visitor: another session, another CSRF token
+    assert (
+        hidden_fields(other.get("/pjecer/").get_data(as_text=True))["csrf_token"]
+        != (first["csrf_token"])
+    )
+    for form in (first, second):  # and each posts
+        assert client.post("/pjecer/", data={**form, **VALID_ORDER}).status_code == 303
+
+
+def test_a_catalogue_changed_by_another_process_shows_at_the_next_get(client, db):
+    assert "Højst 50 stk." in client.get("/pjecer/").get_data(as_text=True)  # now kept
+    # The back office of another web process: its change reaches this one through the database.
+    db.execute(update(Pamphlet).values(title="Kommunesamarbejde – 2. udgave", stock=7))
+    db.commit()
+    html = client.get("/pjecer/").get_data(as_text=True)
+    assert "Kommunesamarbejde – 2. udgave" in html
+    assert "Højst 7 stk. – der er kun 7 på lager lige nu." in html
