@@ -1,5 +1,6 @@
 # BL Intake. `make run` serves the forms; `make test` runs every test.
-# Both set themselves up on a fresh machine: the venv, the packages, and Debian's Chromium.
+# Both set themselves up on a fresh machine: the venv, the packages, Debian's Chromium, and the
+# W3C Nu Html Checker (npm's vnu-jar) with Debian's Java.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,9 +10,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+VNU_DIR := tools/vnu
+VNU_JAR := $(VNU_DIR)/node_modules/vnu-jar/build/dist/vnu.jar
 export INTAKE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test fuzz lint audit chromium deploy-tools bench clean
+.PHONY: run test fuzz lint audit chromium deploy-tools java vnu bench clean
 
 # The test extra brings the emulator extra (trustme), which `make run` needs as well.
 $(INSTALLED): pyproject.toml
@@ -44,6 +47,24 @@ deploy-tools:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx systemd; }
 
+# The W3C Nu Html Checker, at the version tools/vnu/package-lock.json pins, and Debian's Java to
+# run it: tests/integration/test_html_valid.py checks every page and HTML e-mail with it.
+java:
+	@command -v java >/dev/null || { \
+	  echo "Installing Debian's Java for the Nu Html Checker"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless; }
+
+$(VNU_JAR): $(VNU_DIR)/package.json $(VNU_DIR)/package-lock.json
+	@command -v npm >/dev/null || { \
+	  echo "Installing Debian's npm for the Nu Html Checker"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	cd $(VNU_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+vnu: java $(VNU_JAR)
+
 # Style, the import contracts of pyproject.toml (no cycle, dependencies one way), and the
 # types (mypy, with its settings in pyproject.toml: a type error fails).
 lint: $(INSTALLED)
@@ -57,8 +78,9 @@ lint: $(INSTALLED)
 audit: $(INSTALLED)
 	$(BIN)/python tools/security_audit.py
 
-test: $(INSTALLED) chromium deploy-tools lint audit
-	INTAKE_CHROMIUM="$$(command -v chromium)" $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+test: $(INSTALLED) chromium deploy-tools vnu lint audit
+	INTAKE_CHROMIUM="$$(command -v chromium)" INTAKE_VNU_JAR="$(abspath $(VNU_JAR))" \
+	  $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 # Hypothesis's "fuzz" profile: at least 10,000 hostile posts per database to the public forms
 # and the sign-in form (tests/integration/test_fuzz.py); prints how many examples ran and the outcome.
@@ -76,4 +98,4 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/intake.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache .mypy_cache test-output
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache .mypy_cache test-output $(VNU_DIR)/node_modules

@@ -63,7 +63,6 @@ VALID_ORDER: dict[str, str] = {
     "email": "aase@example.dk",
     "phone": "33762040",
     "municipality": "101",
-    "consent": "y",
     "quantity-kommunesamarbejde": "5",
     "street": "Søndergade 1",
     "postcode": "8000",

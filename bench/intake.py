@@ -26,7 +26,8 @@ What one run does:
      cookie-keeping session and keeps that form's csrf_token, form_token and session cookie.
      The POSTs then run back to back, each timed alone (redirects are not followed).
 4. Prints requests, errors, req/s, p50/p99 latency (errors included) and the driver's CPU
-   use per scenario; then each app scenario's req/s and p50 as ratios to the bare endpoint.
+   use per scenario; then each app scenario's req/s, p50 and p99 as ratios to the bare
+   endpoint.
 5. Stops both servers and checks that the stored submissions equal the successful POSTs.
 
 It is a benchmark, not a test: compare the ratios within one run, not absolute numbers
@@ -301,6 +302,7 @@ def ratios(stats: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
         s["scenario"]: {
             "req_per_s": s["req_per_s"] / bare["req_per_s"],
             "p50": s["p50_ms"] / bare["p50_ms"],
+            "p99": s["p99_ms"] / bare["p99_ms"],
         }
         for s in stats
         if s is not bare
@@ -337,7 +339,8 @@ def print_report(
     for scenario, ratio in ratios(stats).items():
         say(
             f"  {scenario:<15} req/s {ratio['req_per_s']:.3f}× bare "
-            f"(bare is {1 / ratio['req_per_s']:.1f}× faster), p50 {ratio['p50']:.1f}× bare"
+            f"(bare is {1 / ratio['req_per_s']:.1f}× faster), p50 {ratio['p50']:.1f}× bare, "
+            f"p99 {ratio['p99']:.1f}× bare"
         )
     for s in stats:
         if s["first_error"]:

@@ -30,7 +30,6 @@ CONTACT: dict[str, str] = {
     "phone": "33762040",
     "role": "Forretningsfører",
     "municipality": "101",
-    "consent": "y",
 }
 # Valid forms (DESIGN.md, "Fields"; tests/support/helpers.py); each POST adds its own "email".
 FORM_DATA: dict[str, dict[str, str | list[str]]] = {

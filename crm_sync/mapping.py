@@ -16,6 +16,7 @@ from typing import Any
 
 from intake.labels import EXISTING_COOPERATION, TOPICS
 from intake.models import Submission, SubmissionKind
+from intake.reference_data import official_municipality_name
 from intake.text import ascii_address
 
 # Lead field ← source (a key of SOURCES). Empty values are left out.
@@ -63,10 +64,10 @@ def cut(value: str, length: int) -> str:
 
 def description(submission: Submission) -> str:
     """The readable Danish summary a consultant sees on the lead."""
-    place = (
-        f"{submission.municipality_name} Kommune ({submission.municipality_code}), "
-        f"{submission.kreds}. kreds"
+    municipality = official_municipality_name(
+        submission.municipality_code, submission.municipality_name
     )
+    place = f"{municipality} ({submission.municipality_code}), {submission.kreds}. kreds"
     if submission.kind is SubmissionKind.PAMPHLET_ORDER:
         lines = [
             f"Pjecebestilling {submission.reference} via BL Intake.",
@@ -115,7 +116,10 @@ SOURCES: dict[str, Callable[[Submission, str], Any]] = {
     "description": lambda s, _: description(s),
     "reference": lambda s, _: s.reference,
     "municipality_code": lambda s, _: s.municipality_code,
-    "municipality_name": lambda s, _: s.municipality_name,
+    "municipality_name": lambda s, _: s.municipality_name,  # the short name: "København"
+    "municipality_official_name": lambda s, _: official_municipality_name(
+        s.municipality_code, s.municipality_name
+    ),  # "Københavns Kommune"
     "kreds": lambda s, _: s.kreds,
     "form": lambda s, _: "Pjecer" if s.kind is SubmissionKind.PAMPHLET_ORDER else "Opstartshjælp",
 }

@@ -2,16 +2,21 @@
 
 Field names are the contract in DESIGN.md ("Fields"). Every message is Danish; WTForms'
 English defaults are never shown because every validator here carries its own message.
+
+There is no consent box: BL handles a request because the person makes it (GDPR art. 6(1)(b)
+and (f)), and consent that is a condition of the service would not be freely given (art. 7(4)).
+A notice under the send button says how the data is used (templates/intake/_fields.html); a
+posted `consent` field is ignored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from flask import current_app
 from wtforms import (
-    BooleanField,
     EmailField,
     Field,
     HiddenField,
@@ -20,7 +25,6 @@ from wtforms import (
     TelField,
 )
 from wtforms.fields import SelectChoice  # type: ignore[attr-defined]  # new in 3.3, stubs: 3.2
-from wtforms.validators import DataRequired
 
 from forms.filters import clean_line, clean_text, looks_garbled
 from forms.formdata import FormFieldsOnly
@@ -30,7 +34,7 @@ from forms.validators import (
     danish_phone,
     email_address,
     max_length,
-    one_of,
+    one_of_values,
     visible_text,
 )
 
@@ -41,6 +45,16 @@ def select_choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
 
 LINE = [clean_line]
 TEXT = [clean_text]
+
+
+@functools.lru_cache(maxsize=4)
+def _municipality_list(
+    municipalities: tuple[tuple[str, str], ...],
+) -> tuple[tuple[SelectChoice, ...], frozenset[str]]:
+    """The list's choices and the codes it accepts, made once per routing: every form shown
+    or posted needs them, and 98 municipalities are not made anew for each."""
+    choices = tuple(select_choices([("", "Vælg kommune"), *municipalities]))
+    return choices, frozenset(code for code, _ in municipalities)
 
 
 class PublicForm(FormFieldsOnly):
@@ -62,7 +76,7 @@ class PublicForm(FormFieldsOnly):
         validators=[visible_text("Skriv boligorganisationens navn."), max_length(255)],
         description="Fx Boligselskabet Søbo eller AAB.",
     )
-    first_name = StringField("Fornavn", filters=LINE, validators=[max_length(40)])
+    first_name = StringField("Fornavn (valgfrit)", filters=LINE, validators=[max_length(40)])
     last_name = StringField(
         "Efternavn", filters=LINE, validators=[visible_text("Skriv dit efternavn."), max_length(80)]
     )
@@ -95,23 +109,14 @@ class PublicForm(FormFieldsOnly):
         validate_choice=False,
         description="Den kommune, hvor boligorganisationen har sine afdelinger.",
     )
-    # The words of the consent's label that link to the privacy page (templates/_fields.html).
-    CONSENT_LINK_TEXT: ClassVar[str] = "hvordan BL behandler mine oplysninger"
-    consent = BooleanField(
-        f"Jeg har læst, {CONSENT_LINK_TEXT}, og giver samtykke til det.",
-        validators=[
-            DataRequired(
-                "Sæt kryds for at give samtykke, ellers kan vi ikke behandle din henvendelse."
-            )
-        ],
-    )
 
-    def __init__(self, *args: Any, municipalities: list[tuple[str, str]], **kwargs: Any):
+    def __init__(
+        self, *args: Any, municipalities: Sequence[tuple[str, str]], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.municipality.choices = select_choices([("", "Vælg kommune"), *municipalities])
-        self.municipality.validators = [
-            one_of(lambda: municipalities, "Vælg en kommune fra listen.")
-        ]
+        choices, codes = _municipality_list(tuple(municipalities))
+        self.municipality.choices = list(choices)
+        self.municipality.validators = [one_of_values(codes, "Vælg en kommune fra listen.")]
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
@@ -134,7 +139,7 @@ class PublicForm(FormFieldsOnly):
         "phone",
         "role",
     )
-    page_order: ClassVar[tuple[str, ...]] = (*CONTACT_ORDER, "consent")
+    page_order: ClassVar[tuple[str, ...]] = CONTACT_ORDER
 
     @property
     def error_fields(self) -> list[Field]:

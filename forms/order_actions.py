@@ -1,21 +1,40 @@
-"""The back office's order actions: ship (with a note), cancel (with a reason), ship a
-selection (a note each), and the plain buttons that change something (only their CSRF token)."""
+"""The back office's order actions: ship (with a parcel number and a note), cancel (with a
+reason, which the orderer is sent), ship a selection (a note each), and the plain buttons that
+change something (only their CSRF token)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from wtforms import StringField, TextAreaField
-from wtforms.validators import InputRequired
+from wtforms import Field, Form, StringField, TextAreaField
+from wtforms.validators import InputRequired, ValidationError
 
 from forms.filters import clean_line, clean_text
 from forms.formdata import FormFieldsOnly
 from forms.validators import max_length
 
 
+def parcel_number(form: Form, field: Field) -> None:
+    """A carrier's parcel number: letters and digits ("00370712345678901234",
+    "RR123456789DK"); the spaces people copy it with are dropped."""
+    if not field.data:
+        return
+    compact = re.sub(r"[\s-]", "", field.data).upper()
+    if not re.fullmatch(r"[A-Z0-9]{6,40}", compact):
+        raise ValidationError("Skriv pakkenummeret med bogstaver og tal, fx 00370712345678901234.")
+    field.data = compact
+
+
 class ShipForm(FormFieldsOnly):
+    parcel = StringField(
+        "Pakkenummer (valgfrit)",
+        filters=[clean_line],
+        validators=[max_length(60), parcel_number],
+        description="Bestilleren får et link til at følge pakken.",
+    )
     note = StringField(
-        "Note, fx pakkenummer (valgfrit)",
+        "Besked til bestilleren (valgfrit)",
         filters=[clean_line],
         validators=[max_length(255)],
     )
@@ -23,7 +42,7 @@ class ShipForm(FormFieldsOnly):
 
 class CancelForm(FormFieldsOnly):
     reason = TextAreaField(
-        "Begrundelse",
+        "Begrundelse (sendes til bestilleren)",
         filters=[clean_text],
         validators=[
             InputRequired("Skriv, hvorfor ordren annulleres."),

@@ -4,20 +4,45 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from wtforms import Field, IntegerField, StringField, TextAreaField
 from wtforms.validators import NumberRange
+from wtforms.widgets import TextInput
 
 from forms.contact import LINE, TEXT, PublicForm
 from forms.validated import error_list
 from forms.validators import existing_postcode, max_length, visible_text
+from intake.formats import whole_number
 from intake.models import Pamphlet
-from intake.reference_data import town_for_postcode
+from intake.reference_data import same_town, town_for_postcode
+
+
+@dataclass(frozen=True)
+class ShownPamphlet:
+    """A pamphlet as the form shows it: a snapshot of its catalogue row, so that a form class
+    made for one catalogue can be kept and used by any request (no session attached)."""
+
+    id: int
+    slug: str
+    title: str
+    max_per_order: int
+    stock: int | None
+
+    @classmethod
+    def of(cls, pamphlet: Pamphlet) -> ShownPamphlet:
+        return cls(
+            pamphlet.id, pamphlet.slug, pamphlet.title, pamphlet.max_per_order, pamphlet.stock
+        )
 
 
 class QuantityField(IntegerField):
-    """A pamphlet quantity: empty means 0; anything but a whole number is a Danish error."""
+    """A pamphlet quantity: a text box for digits (no spinner: `inputmode="numeric"` brings
+    the phone's number pad), empty until the person writes a number; empty means 0; anything
+    but a whole number is a Danish error."""
+
+    widget = TextInput()
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         raw = valuelist[0].strip() if valuelist and isinstance(valuelist[0], str) else ""
@@ -33,41 +58,47 @@ class QuantityField(IntegerField):
             self.data = None
             raise ValueError("Skriv antallet som et helt tal, fx 10.") from None
 
+    def _value(self) -> str:
+        if self.raw_data:  # as typed, also when it is not a number
+            return str(self.raw_data[0])
+        return str(self.data) if self.data else ""
+
 
 SOLD_OUT = "Midlertidigt udsolgt"
 NOTHING_TO_ORDER = "Der er ingen pjecer at bestille lige nu."
 
 
-def sold_out(pamphlet: Pamphlet) -> bool:
+def sold_out(pamphlet: ShownPamphlet | Pamphlet) -> bool:
     """Counted, and none left: shown on the form, but it cannot be ordered."""
     return pamphlet.stock is not None and pamphlet.stock <= 0
 
 
-def order_limit(pamphlet: Pamphlet) -> int:
+def order_limit(pamphlet: ShownPamphlet | Pamphlet) -> int:
     """The most one order may ask for: the per-order maximum, or the stock when lower."""
     if pamphlet.stock is None:
         return pamphlet.max_per_order
     return max(0, min(pamphlet.max_per_order, pamphlet.stock))
 
 
-def _quantity_hint(pamphlet: Pamphlet) -> str:
-    limit = order_limit(pamphlet)
+def _quantity_hint(pamphlet: ShownPamphlet) -> str:
+    limit = whole_number(order_limit(pamphlet))
     if sold_out(pamphlet):
         return f"{SOLD_OUT}. Pjecen kan ikke bestilles lige nu."
-    if limit < pamphlet.max_per_order:
+    if order_limit(pamphlet) < pamphlet.max_per_order:
         return f"Højst {limit} stk. – der er kun {limit} på lager lige nu."
     return f"Højst {limit} stk."
 
 
-def _quantity_rule(pamphlet: Pamphlet) -> NumberRange:
+def _quantity_rule(pamphlet: ShownPamphlet) -> NumberRange:
     """0 up to the order limit; a sold-out pamphlet takes only 0 (a crafted post may try)."""
     limit = order_limit(pamphlet)
+    shown = whole_number(limit)
     if sold_out(pamphlet):
         message = f"{SOLD_OUT}: pjecen kan ikke bestilles lige nu. Sæt antallet til 0."
     elif limit < pamphlet.max_per_order:
-        message = f"Der er kun {limit} på lager lige nu, så du kan bestille fra 0 til {limit} stk."
+        message = f"Der er kun {shown} på lager lige nu, så du kan bestille fra 0 til {shown} stk."
     else:
-        message = f"Du kan bestille fra 0 til {limit} stk."
+        message = f"Du kan bestille fra 0 til {shown} stk."
     return NumberRange(min=0, max=limit, message=message)
 
 
@@ -89,7 +120,7 @@ class PamphletOrderForm(PublicForm):
     attention = StringField("Att. (valgfrit)", filters=LINE, validators=[max_length(255)])
     note = TextAreaField("Bemærkning (valgfrit)", filters=TEXT, validators=[max_length(1000)])
 
-    pamphlets: ClassVar[Sequence[Pamphlet]] = ()
+    pamphlets: ClassVar[Sequence[ShownPamphlet]] = ()
     page_order = (
         *PublicForm.CONTACT_ORDER,
         "street",
@@ -97,16 +128,15 @@ class PamphletOrderForm(PublicForm):
         "city",
         "attention",
         "note",
-        "consent",
     )
 
     @classmethod
-    def for_catalogue(cls, pamphlets: Sequence[Pamphlet]) -> type[PamphletOrderForm]:
+    def for_catalogue(cls, pamphlets: Sequence[ShownPamphlet]) -> type[PamphletOrderForm]:
         """A form class with one `quantity-<slug>` field per pamphlet shown in the catalogue,
         each limited by the pamphlet's per-order maximum and by its stock when counted."""
         fields: dict[str, Any] = {
             f"quantity-{p.slug}": QuantityField(
-                p.title, default=0, validators=[_quantity_rule(p)], description=_quantity_hint(p)
+                p.title, validators=[_quantity_rule(p)], description=_quantity_hint(p)
             )
             for p in pamphlets
         }
@@ -114,17 +144,18 @@ class PamphletOrderForm(PublicForm):
         return type("PamphletOrderFormForCatalogue", (cls,), fields)
 
     @staticmethod
-    def sold_out(pamphlet: Pamphlet) -> bool:
+    def sold_out(pamphlet: ShownPamphlet) -> bool:
         return sold_out(pamphlet)
 
-    def quantity_fields(self) -> list[tuple[Pamphlet, Field]]:
+    def quantity_fields(self) -> list[tuple[ShownPamphlet, Field]]:
         return [(p, self[f"quantity-{p.slug}"]) for p in self.pamphlets]
 
-    def ordered(self) -> list[tuple[Pamphlet, int]]:
+    def ordered(self) -> list[tuple[ShownPamphlet, int]]:
         return [(p, field.data) for p, field in self.quantity_fields() if field.data]
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
+        valid = self._check_town() and valid
         quantities = self.quantity_fields()
         if not quantities:  # every pamphlet hidden: nothing can be ordered
             self.form_errors.append(NOTHING_TO_ORDER)
@@ -136,6 +167,21 @@ class PamphletOrderForm(PublicForm):
             valid = False
         return valid
 
+    def _check_town(self) -> bool:
+        """The town must be the postcode's (so the label is right): an empty one is filled in,
+        one written another way ("aarhus", "Århus C") becomes the list's ("Aarhus C"), and
+        another town is an error that names the right one."""
+        town = town_for_postcode(self.postcode.data or "")
+        if self.postcode.errors or town is None or self.city.errors:
+            return True  # the postcode's own message says what is wrong
+        if not self.city.data or same_town(self.city.data, town):
+            self.city.data = town
+            return True
+        error_list(self.city).append(
+            f"Postnummer {self.postcode.data} hører til {town}. Ret byen eller postnummeret."
+        )
+        return False
+
     def town(self) -> str:
-        """The city as typed, or the postcode's town when the field was left empty."""
-        return self.city.data or town_for_postcode(self.postcode.data or "") or ""
+        """The postcode's town, as the list has it (once validated)."""
+        return self.city.data or ""

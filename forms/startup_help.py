@@ -26,7 +26,6 @@ class StartupHelpForm(PublicForm):
         "existing_cooperation",
         "participants",
         "message",
-        "consent",
     )
     topics = SelectMultipleField(
         "Hvad vil I gerne have hjælp til?",

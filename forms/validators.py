@@ -113,3 +113,13 @@ def one_of(choices: Callable[[], Iterable[tuple[str, str]]], message: str) -> Ca
             raise StopValidation(message)
 
     return _check
+
+
+def one_of_values(values: frozenset[str], message: str) -> Callable[..., None]:
+    """The value must be one of `values` (a set made once, for long lists); else `message`."""
+
+    def _check(form: Form, field: Field) -> None:
+        if field.data not in values:
+            raise StopValidation(message)
+
+    return _check

@@ -16,11 +16,12 @@ from flask_mail import Mail
 from crm_sync.client import SalesforceClient
 from crm_sync.config import SalesforceConfig
 from crm_sync.config import load_config as load_salesforce_config
-from intake import cli, settings
+from intake import cli, formats, settings
 from intake.backoffice import (  # noqa: F401 - each adds its pages to the back office's blueprint
     account_page,
     catalogue_pages,
     delivery_pages,
+    held_pages,
     municipality_pages,
     order_pages,
     overview_page,
@@ -49,7 +50,6 @@ from intake.routing.checker import load_routing
 from intake.routing.model import Routing
 from intake.staff import cli as staff_cli
 from intake.state import IntakeState, current_intake
-from intake.timefmt import danish_time
 from intake.web import redirects, security_headers
 
 
@@ -102,7 +102,8 @@ class Intake:
     INTAKE_RATELIMIT_STORAGE_URI, INTAKE_LOGIN_RATE_LIMIT, INTAKE_LOGIN_MAX_FAILURES,
     INTAKE_LOGIN_LOCK_MINUTES, INTAKE_STAFF_IDLE_MINUTES, INTAKE_STAFF_SESSION_HOURS,
     INTAKE_REQUIRE_TOTP, INTAKE_ADMIN_PAGE_SIZE, INTAKE_LOG_JSON, INTAKE_METRICS_ALLOW,
-    INTAKE_RETENTION_DAYS, INTAKE_PRIVACY_CONTACT_EMAIL, the SALESFORCE_* keys, and
+    INTAKE_RETENTION_DAYS, INTAKE_PRIVACY_CONTACT_EMAIL, INTAKE_HELD_DAYS,
+    INTAKE_PAMPHLET_SHIPPING_DAYS, INTAKE_TRACKING_URL, the SALESFORCE_* keys, and
     Flask-Mail's MAIL_* keys (MAIL_DEFAULT_SENDER gets a BL default; without MAIL_SERVER,
     e-mails are written as .eml files to INTAKE_MAIL_DIR). INTAKE_PROXY_FIX and
     INTAKE_TRUSTED_HOSTS are the standalone app's (intake.factory); a host app sets up its own
@@ -128,6 +129,7 @@ class Intake:
         settings.require_secret_key(app)
         settings.check_retention_days(app)
         settings.check_staff_settings(app)
+        settings.check_receipt_settings(app)
         salesforce = load_salesforce_config(app.config)
         state = IntakeState(
             routing=load_routing(app.config["INTAKE_ROUTING_FILE"]),
@@ -150,7 +152,8 @@ class Intake:
         if "mail" not in app.extensions:  # a host app may already have Flask-Mail set up
             Mail(app)
         app.teardown_appcontext(close_session)
-        app.add_template_filter(danish_time, "intake_time")
+        for name, template_filter in formats.FILTERS.items():  # dates, phones, numbers
+            app.add_template_filter(template_filter, name)
         app.add_template_filter(address_lines, "intake_address")
         # On our blueprints only: headers and the body limit (before each blueprint's own CSRF
         # check reads the body), request ids and request lines.

@@ -6,12 +6,13 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, redirect, url_for
+from flask import Flask, redirect, send_from_directory, url_for
 from werkzeug.wrappers import Response
 
 from intake import settings
 from intake.extension import Intake
 from intake.observability import logging_setup, request_log
+from intake.paths import STATIC_DIR
 from intake.web import error_pages, redirects, security_headers
 from intake.web.proxies import TrustedProxies
 
@@ -31,6 +32,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         "SESSION_COOKIE_SECURE",
         secure.strip() not in {"0", "false", "no"} if secure else not (app.debug or app.testing),
     )
+    if test_config is None:  # `make run` and its commands: instance/secret_key
+        settings.secret_key_from_instance(app)
     Intake(app)
     # This app is BL Intake's alone: its logging, request ids, limits, headers and error pages
     # cover every page.
@@ -53,5 +56,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     @app.get("/")
     def index() -> Response:
         return redirect(url_for("intake_public.pamphlet_order"))
+
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        """For clients that ask for it without reading the pages' <link rel="icon">."""
+        return send_from_directory(STATIC_DIR, "favicon.ico", max_age=86400)
 
     return app

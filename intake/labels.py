@@ -32,6 +32,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "order_packed": "Markeret som pakket",
     "order_shipped": "Markeret som afsendt",
     "order_cancelled": "Annulleret",
+    "held_released": "Tilbageholdt henvendelse frigivet",
     "anonymised": "Personoplysninger slettet",
     "salesforce_lead_deleted": "Lead slettet i Salesforce",
     "salesforce_lead_kept": "Lead ikke slettet (konverteret)",
@@ -49,6 +50,7 @@ JOB_TARGETS: dict[JobTarget, str] = {
     JobTarget.REQUESTER: "Kvittering til afsenderen",
     JobTarget.LEAD: "Lead",
     JobTarget.SHIPPED: "Afsendt-besked til bestilleren",
+    JobTarget.CANCELLED: "Annulleret-besked til bestilleren",
 }
 JOB_STATUSES: dict[JobStatus, str] = {
     JobStatus.PENDING: "Venter",

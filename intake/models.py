@@ -97,6 +97,7 @@ class JobTarget(enum.StrEnum):
     REQUESTER = "requester"
     LEAD = "lead"
     SHIPPED = "shipped"  # "your pamphlets are on their way", to the orderer
+    CANCELLED = "cancelled"  # "your order is cancelled", with the reason, to the orderer
 
 
 class JobStatus(enum.StrEnum):
@@ -149,7 +150,9 @@ class Submission(Base):
     phone: Mapped[str] = mapped_column(String(20), default="")
     role: Mapped[str] = mapped_column(String(128), default="")
     cvr: Mapped[str] = mapped_column(String(8), default="")
-    consent_at: Mapped[datetime]
+    # Set by older versions, whose forms asked for consent; requests are now handled because
+    # the person makes them (GDPR art. 6(1)(b)/(f)), and new submissions leave it empty.
+    consent_at: Mapped[datetime | None] = mapped_column(default=None)
 
     municipality_code: Mapped[str] = mapped_column(String(3))
     municipality_name: Mapped[str] = mapped_column(String(64))
@@ -166,7 +169,8 @@ class Submission(Base):
     packed_at: Mapped[datetime | None] = mapped_column(default=None)
     shipped_at: Mapped[datetime | None] = mapped_column(default=None)
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
-    status_note: Mapped[str] = mapped_column(Text, default="")  # parcel number, or the reason
+    status_note: Mapped[str] = mapped_column(Text, default="")  # a note when shipped, or the reason
+    parcel_number: Mapped[str] = mapped_column(String(40), default="")  # linked to its tracking
 
     # Start-up help
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -193,6 +197,26 @@ class Submission(Base):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class HeldPost(Base):
+    """A form post held as likely spam: it filled the hidden field people never see (a bot, or
+    a password manager filling every field). It is not a submission: no reference, no
+    deliveries, not counted. Staff release it at /admin/held/ (it then becomes a submission like
+    any other, delivered with a receipt) or delete it; `intake purge` deletes it after
+    INTAKE_HELD_DAYS. `form_data` holds the form's fields as checked and cleaned (NFC, no
+    invisible characters), ready to be checked again on release."""
+
+    __tablename__ = "intake_held_posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[SubmissionKind] = mapped_column(_enum(SubmissionKind))
+    submission_key: Mapped[str] = mapped_column(String(64), unique=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    form_data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    trap: Mapped[str] = mapped_column(String(255), default="")  # what the hidden field held
 
 
 class OrderLine(Base):

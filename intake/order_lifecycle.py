@@ -1,7 +1,8 @@
 """A pamphlet order's life after it arrives: new → packed → shipped, or cancelled.
 
 The changes are plain functions on a session; each commits the status, its timestamp, the
-stock, the "on their way" e-mail job and the audit event together, or nothing at all. The
+stock, the orderer's e-mail job ("on their way", or "cancelled" with the reason) and the audit
+event together, or nothing at all. The
 status is changed with a conditional UPDATE, so two staff members clicking at once cannot
 ship one order twice.
 """
@@ -125,13 +126,24 @@ def mark_packed(session: Session, order: Submission, actor: str) -> None:
     session.commit()
 
 
-def mark_shipped(session: Session, order: Submission, actor: str, note: str = "") -> Shipped:
-    """Ship: subtract the stock, and tell the orderer by e-mail (through the outbox)."""
-    note = note.strip()
-    _move(session, order, OrderStatus.SHIPPED, shipped_at=utcnow(), status_note=note)
+def mark_shipped(
+    session: Session, order: Submission, actor: str, note: str = "", parcel: str = ""
+) -> Shipped:
+    """Ship: subtract the stock, and tell the orderer by e-mail (through the outbox), with the
+    parcel number linked to its tracking page when there is one."""
+    note, parcel = note.strip(), parcel.strip()
+    _move(
+        session,
+        order,
+        OrderStatus.SHIPPED,
+        shipped_at=utcnow(),
+        status_note=note,
+        parcel_number=parcel,
+    )
     shipped, stock_detail = _take_stock(session, order)
     session.add(DeliveryJob(submission_id=order.id, kind=JobKind.EMAIL, target=JobTarget.SHIPPED))
-    detail = [f"Note: {note}"] if note else []
+    detail = [f"Pakkenummer: {parcel}"] if parcel else []
+    detail += [f"Note: {note}"] if note else []
     audit.record(
         session, actor, "order_shipped", submission=order, detail="\n".join(detail + stock_detail)
     )
@@ -140,10 +152,12 @@ def mark_shipped(session: Session, order: Submission, actor: str, note: str = ""
 
 
 def mark_cancelled(session: Session, order: Submission, actor: str, reason: str) -> None:
+    """Cancel, and tell the orderer by e-mail why (through the outbox)."""
     reason = reason.strip()
     if not reason:
         raise OrderError("Skriv, hvorfor ordren annulleres.")
     _move(session, order, OrderStatus.CANCELLED, cancelled_at=utcnow(), status_note=reason)
+    session.add(DeliveryJob(submission_id=order.id, kind=JobKind.EMAIL, target=JobTarget.CANCELLED))
     audit.record(session, actor, "order_cancelled", submission=order, detail=reason)
     session.commit()
 
@@ -196,12 +210,13 @@ def history(session: Session, order: Submission) -> list[AuditEvent]:
 
 
 def shipped_email(session: Session, order: Submission) -> DeliveryJob | None:
-    """The "on their way" e-mail's job, once the order is shipped."""
+    """The orderer's e-mail about the order's end: "on their way" once it is shipped, or
+    "cancelled" once it is cancelled."""
     return session.scalar(
         select(DeliveryJob).where(
             DeliveryJob.submission_id == order.id,
             DeliveryJob.kind == JobKind.EMAIL,
-            DeliveryJob.target == JobTarget.SHIPPED,
+            DeliveryJob.target.in_((JobTarget.SHIPPED, JobTarget.CANCELLED)),
         )
     )
 

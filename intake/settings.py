@@ -81,6 +81,12 @@ SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     # submissions older than this; checked at start (check_retention_days).
     "INTAKE_RETENTION_DAYS": (730, str),
     "INTAKE_PRIVACY_CONTACT_EMAIL": ("info@bl.dk", str),  # named on the privacy page
+    # Posts held as likely spam (intake.held) are deleted by `intake purge` after this.
+    "INTAKE_HELD_DAYS": (30, str),
+    # What the receipts promise (intake.email.context): pamphlets normally sent within this
+    # many working days; and the parcel's tracking page ("{parcel}" is replaced), PostNord's.
+    "INTAKE_PAMPHLET_SHIPPING_DAYS": (5, str),
+    "INTAKE_TRACKING_URL": ("https://tracking.postnord.com/dk/?id={parcel}", str),
     # Salesforce (crm_sync). Which OAuth flow is used follows from which credentials are set;
     # with none, the Salesforce channel is off and its jobs wait (crm_sync.config explains).
     "SALESFORCE_LOGIN_URL": ("https://login.salesforce.com", str),
@@ -133,6 +139,24 @@ def apply_defaults(app: Flask) -> None:
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
 
 
+INSTANCE_KEY_FILE = "secret_key"  # the file `make run` keeps the key in, in the instance folder
+
+
+def secret_key_from_instance(app: Flask) -> None:
+    """When neither the config nor the environment sets SECRET_KEY, use the one `make run`
+    keeps in the instance folder (instance/secret_key), so that the commands work as the README
+    writes them in such a checkout. (Called by the standalone app; a host app has its own.)"""
+    if app.config.get("SECRET_KEY") or os.environ.get("SECRET_KEY"):
+        return
+    try:
+        with open(os.path.join(app.instance_path, INSTANCE_KEY_FILE), encoding="utf-8") as f:
+            key = f.read().strip()
+    except FileNotFoundError:
+        return
+    if key:
+        app.config["SECRET_KEY"] = key
+
+
 def require_secret_key(app: Flask) -> None:
     """Refuse to start without SECRET_KEY, except in debug and testing."""
     if app.config.get("SECRET_KEY"):
@@ -144,7 +168,8 @@ def require_secret_key(app: Flask) -> None:
     raise RuntimeError(
         "SECRET_KEY is not set. BL Intake signs sessions, CSRF tokens and receipt links with it: "
         "set the SECRET_KEY environment variable (or the host app's config) to a long random "
-        "value, e.g. from `python -c 'import secrets; print(secrets.token_hex(32))'`."
+        "value, e.g. from `python -c 'import secrets; print(secrets.token_hex(32))'` (the "
+        "standalone app also reads it from instance/secret_key, which `make run` writes)."
     )
 
 
@@ -157,9 +182,10 @@ def secret_key(app: Flask) -> str | bytes:
     return key
 
 
-def check_retention_days(app: Flask) -> None:
-    """INTAKE_RETENTION_DAYS must be a whole number of days above 0; stored as an int."""
-    value = app.config["INTAKE_RETENTION_DAYS"]
+def _whole_days(app: Flask, key: str, example: str) -> int:
+    """The setting as a whole number of days above 0, stored back as an int; else refuse to
+    start, saying what it is for (`example`)."""
+    value = app.config[key]
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     try:
@@ -168,10 +194,36 @@ def check_retention_days(app: Flask) -> None:
         days = 0
     if days < 1:
         raise RuntimeError(
-            f"INTAKE_RETENTION_DAYS is {value!r}: it must be a whole number of days above 0, "
-            "e.g. 730 (two years), after which `intake purge` anonymises a submission."
+            f"{key} is {value!r}: it must be a whole number of days above 0, e.g. {example}."
         )
-    app.config["INTAKE_RETENTION_DAYS"] = days
+    app.config[key] = days
+    return days
+
+
+def check_retention_days(app: Flask) -> None:
+    """INTAKE_RETENTION_DAYS must be a whole number of days above 0; stored as an int."""
+    _whole_days(
+        app,
+        "INTAKE_RETENTION_DAYS",
+        "730 (two years), after which `intake purge` anonymises a submission",
+    )
+
+
+def check_receipt_settings(app: Flask) -> None:
+    """The days held posts are kept and the receipts promise, and the tracking link: checked at
+    start, so that a typo stops the app instead of a receipt saying nonsense."""
+    _whole_days(app, "INTAKE_HELD_DAYS", "30, after which `intake purge` deletes a held post")
+    _whole_days(
+        app,
+        "INTAKE_PAMPHLET_SHIPPING_DAYS",
+        "5: the receipt says pamphlets are normally sent within that many working days",
+    )
+    url = str(app.config["INTAKE_TRACKING_URL"])
+    if "{parcel}" not in url or not url.startswith(("https://", "http://")):
+        raise RuntimeError(
+            f"INTAKE_TRACKING_URL is {url!r}: it must be a web address with {{parcel}} where the "
+            "parcel number goes, e.g. https://tracking.postnord.com/dk/?id={parcel}."
+        )
 
 
 REQUIRE_TOTP_CHOICES = ("admin", "all", "none")

@@ -35,21 +35,30 @@ def public_id_from_receipt_token(token: str) -> str | None:
 
 @dataclass(frozen=True)
 class FormStamp:
-    """What a rendered form carries: its one-time submission key and when it was shown."""
+    """What a rendered form carries: its one-time submission key, when it was shown, and
+    whether it is a form shown again after a post came too soon (its next post is not timed:
+    the person has already filled it in)."""
 
     submission_key: str
     form: str
     age_seconds: float
+    timing_checked: bool = False
 
 
 def _form_serializer() -> URLSafeSerializer:
     return URLSafeSerializer(secret_key(current_app), salt=FORM_SALT)
 
 
-def form_token(submission_key: str, form: str, shown_at: float) -> str:
+def form_token(
+    submission_key: str, form: str, shown_at: float, *, timing_checked: bool = False
+) -> str:
     """Signed {key, form, time shown}; the time is kept to the millisecond, because
-    itsdangerous' own timestamps are whole seconds and would make forms look up to 1 s older."""
-    return _form_serializer().dumps({"k": submission_key, "f": form, "t": round(shown_at, 3)})
+    itsdangerous' own timestamps are whole seconds and would make forms look up to 1 s older.
+    `timing_checked`: the form is shown again after a post that came too soon."""
+    payload: dict[str, object] = {"k": submission_key, "f": form, "t": round(shown_at, 3)}
+    if timing_checked:
+        payload["c"] = 1
+    return _form_serializer().dumps(payload)
 
 
 def read_form_token(token: str, form: str, now: float) -> FormStamp | None:
@@ -63,4 +72,4 @@ def read_form_token(token: str, form: str, now: float) -> FormStamp | None:
     key, shown_at = payload.get("k"), payload.get("t")
     if not isinstance(key, str) or not key or not isinstance(shown_at, int | float):
         return None
-    return FormStamp(key, form, now - shown_at)
+    return FormStamp(key, form, now - shown_at, timing_checked=payload.get("c") == 1)

@@ -29,6 +29,7 @@ NAVIGATION: list[tuple[str, str, StaffRole]] = [
     (f"{ADMIN}.slips", "Pakkesedler", StaffRole.OFFICE),
     (f"{ADMIN}.catalogue", "Pjecer og lager", StaffRole.OFFICE),
     (f"{ADMIN}.overview", "Overblik", StaffRole.OFFICE),
+    (f"{ADMIN}.held_posts", "Tilbageholdte", StaffRole.OFFICE),
     (f"{ADMIN}.deliveries", "Leverancer", StaffRole.ADMIN),
     (f"{ADMIN}.account", "Din konto", StaffRole.OFFICE),
 ]

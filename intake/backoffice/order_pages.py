@@ -7,6 +7,7 @@ before they run, intake.web.csrf).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,8 @@ from intake.timefmt import DANISH_TIME
 def list_filters() -> order_search.Filters:
     """The list's ?status=, ?received=today and ?q=. Without a status the list shows what
     waits, and a search looks through every order; an unknown status is taken as none."""
-    q = request.args.get("q", "").strip()[:200]
+    # q in NFC, as the forms store text: an "å" typed as "a" + ring finds the stored "å".
+    q = unicodedata.normalize("NFC", request.args.get("q", "")).strip()[:200]
     asked = request.args.get("status", "").strip()
     status = asked if asked in order_search.KNOWN_STATUSES else ""
     return order_search.Filters(
@@ -113,9 +115,9 @@ def order_ship(reference: str) -> Response | tuple[str, int]:
     form = ShipForm()
     if not form.validate():
         return _back(found, *_messages(form))
-    note = form.note.data or ""
+    note, parcel = form.note.data or "", form.parcel.data or ""
     try:
-        shipped = orders.mark_shipped(get_session(), found, current_user.email, note)
+        shipped = orders.mark_shipped(get_session(), found, current_user.email, note, parcel)
     except orders.OrderError as error:
         return _back(found, str(error))
     messages = [
@@ -142,7 +144,7 @@ def order_cancel(reference: str) -> Response | tuple[str, int]:
         lambda: orders.mark_cancelled(
             get_session(), found, current_user.email, form.reason.data or ""
         ),
-        f"Ordren {found.reference} er annulleret.",
+        f"Ordren {found.reference} er annulleret. Bestilleren får en e-mail med begrundelsen.",
     )
 
 

@@ -23,7 +23,6 @@ from intake.models import (
     JobKind,
     JobStatus,
     JobTarget,
-    Submission,
     SubmissionKind,
     utcnow,
 )
@@ -43,11 +42,14 @@ JOBS_BY_KIND: dict[SubmissionKind, tuple[tuple[JobKind, JobTarget], ...]] = {
 }
 
 
-def enqueue_for(submission: Submission) -> list[DeliveryJob]:
-    """Attach the submission's delivery jobs to it (saved when the submission is)."""
-    jobs = [DeliveryJob(kind=kind, target=target) for kind, target in JOBS_BY_KIND[submission.kind]]
-    submission.jobs.extend(jobs)
-    return jobs
+def jobs_for(submission_id: int, kind: SubmissionKind) -> list[dict[str, object]]:
+    """The delivery jobs of a new submission of this kind, as rows to insert with it (in the
+    same transaction: intake.submissions.store). Every other column takes its default: pending,
+    due now, no tries yet."""
+    return [
+        {"submission_id": submission_id, "kind": job_kind, "target": target}
+        for job_kind, target in JOBS_BY_KIND[kind]
+    ]
 
 
 def _due(now: datetime, due_by: datetime) -> ColumnElement[bool]:

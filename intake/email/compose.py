@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.utils import parseaddr
 
-from flask import render_template
+from flask import current_app, render_template
 
+from intake.email.context import about
 from intake.email.headers import IntakeMessage
 from intake.email.links import receipt_url
 from intake.labels import EXISTING_COOPERATION, TOPICS
-from intake.models import DeliveryJob, JobTarget, SubmissionKind
+from intake.models import DeliveryJob, JobTarget
 from intake.routing.model import NoConsultant, Routing
 from intake.text import one_line
 
@@ -21,6 +22,7 @@ TEMPLATE_FOR_TARGET = {
     JobTarget.CONSULTANT: "consultant",
     JobTarget.REQUESTER: "receipt",
     JobTarget.SHIPPED: "shipped",  # "your pamphlets are on their way" (intake.order_lifecycle)
+    JobTarget.CANCELLED: "cancelled",  # "your order is cancelled", with the reason
 }
 
 
@@ -54,10 +56,16 @@ def message_id(job: DeliveryJob, sender: str) -> str:
 
 
 def compose(job: DeliveryJob, routing: Routing, sender: str) -> IntakeMessage:
-    """The Flask-Mail message for an e-mail job."""
+    """The Flask-Mail message for an e-mail job.
+
+    Who a reply reaches: the requester, for the office's and the consultant's e-mails; for the
+    orderer's e-mails about pamphlets (receipt, shipped, cancelled), the pamphlet office, which
+    sends them ("my pamphlets have not come" is theirs to answer); for a start-up request's
+    receipt, the consultant who will call."""
     submission = job.submission
     if job.target not in TEMPLATE_FOR_TARGET:
         raise CannotCompose(f"Ingen e-mail for modtageren {job.target.value!r}")
+    shared = about(submission, current_app.config)
     requester = (one_line(submission.full_name), submission.email)
     office = (routing.office.name, routing.office.email)
     # Only the e-mails that name the consultant need the routing to still know them.
@@ -73,13 +81,14 @@ def compose(job: DeliveryJob, routing: Routing, sender: str) -> IntakeMessage:
     to, reply_to = {
         JobTarget.PAMPHLET_OFFICE: (office, requester),
         JobTarget.CONSULTANT: (consultant_address, requester),
-        JobTarget.REQUESTER: (requester, consultant_address),
+        JobTarget.REQUESTER: (requester, office if shared["is_order"] else consultant_address),
         JobTarget.SHIPPED: (requester, office),
+        JobTarget.CANCELLED: (requester, office),
     }[job.target]
     email = render_email(
         TEMPLATE_FOR_TARGET[job.target],
+        **shared,
         submission=submission,
-        is_order=submission.kind is SubmissionKind.PAMPHLET_ORDER,
         consultant=consultant,
         office=routing.office,
         receipt_url=receipt_url(submission.public_id),

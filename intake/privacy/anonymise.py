@@ -33,9 +33,10 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.dml import ReturningUpdate
+from sqlalchemy.sql.elements import ColumnElement
 
 from intake import audit
 from intake.db import rows_matched
@@ -43,6 +44,7 @@ from intake.models import (
     WAITING_ORDER,
     AuditEvent,
     DeliveryJob,
+    HeldPost,
     JobKind,
     JobStatus,
     JobTarget,
@@ -71,6 +73,7 @@ PERSONAL_FIELDS: dict[str, str] = {
     "attention": "",
     "note": "",
     "status_note": "",
+    "parcel_number": "",
     "participants": "",
     "message": "",
 }
@@ -82,6 +85,7 @@ CANCELLED_OUTCOME = (
     "Annulleret: henvendelsens personoplysninger blev slettet, før leverancen gik ud."
 )
 BATCH = 500  # submissions anonymised per transaction by the purge
+HELD_POSTS = ("tilbageholdt henvendelse", "tilbageholdte henvendelser")  # for the audit log
 
 
 @dataclass
@@ -93,6 +97,7 @@ class Anonymised:
     cancelled_jobs: int = 0
     cancelled_orders: int = 0
     erasure_jobs: int = 0
+    held_deleted: int = 0  # posts held as likely spam, deleted (intake.held)
 
     def add(self, submission: Submission, cancelled_jobs: int, cancelled_order: bool) -> None:
         self.references.append(submission.reference)
@@ -235,6 +240,32 @@ def purge(session: Session, retention_days: int, *, dry_run: bool = False) -> Pu
     return result
 
 
+# -- Held posts ----------------------------------------------------------------------------
+
+
+def delete_held(session: Session, days: int, *, dry_run: bool = False) -> int:
+    """Delete the posts held as likely spam (intake.held) for more than `days` days, and
+    commit; how many (with `dry_run`, only count). A deletion is in the audit log."""
+    cutoff = utcnow() - timedelta(days=days)
+    if dry_run:
+        found = session.scalar(select(func.count()).where(HeldPost.received_at < cutoff))
+        session.rollback()
+        return found or 0
+    deleted = rows_matched(session, delete(HeldPost).where(HeldPost.received_at < cutoff))
+    if deleted:
+        audit.record(
+            session,
+            ACTOR,
+            "held_purged",
+            detail=(
+                f"{counted(deleted, *HELD_POSTS)} modtaget før {cutoff:%Y-%m-%d %H:%M} UTC "
+                f"(mere end {days} dage siden) blev slettet (intake purge)."
+            ),
+        )
+    session.commit()
+    return deleted
+
+
 # -- One person ----------------------------------------------------------------------------
 
 
@@ -263,20 +294,36 @@ def submissions_of(session: Session, address: str, *, lock: bool = False) -> lis
     SQLite's lower() can fold; the exact comparison is made here, because neither database
     folds ÆØÅ or knows IDNA."""
     wanted = normal_address(address)
-    local = wanted.rpartition("@")[0]
-    if not local:
+    narrowed = _local_part(Submission.email, wanted)
+    if narrowed is None:
         return []
     query = (
         select(Submission)
-        .where(
-            Submission.anonymised_at.is_(None),
-            func.lower(Submission.email).startswith(local + "@", autoescape=True),
-        )
+        .where(Submission.anonymised_at.is_(None), narrowed)
         .order_by(Submission.created_at, Submission.id)
     )
     if lock:
         query = query.with_for_update()
     return [s for s in session.scalars(query) if normal_address(s.email) == wanted]
+
+
+def held_posts_of(session: Session, address: str) -> list[HeldPost]:
+    """Every post held as likely spam from this e-mail address (found as submissions_of
+    finds submissions), oldest first."""
+    wanted = normal_address(address)
+    narrowed = _local_part(HeldPost.email, wanted)
+    if narrowed is None:
+        return []
+    query = select(HeldPost).where(narrowed).order_by(HeldPost.received_at, HeldPost.id)
+    return [p for p in session.scalars(query) if normal_address(p.email) == wanted]
+
+
+def _local_part(column: InstrumentedAttribute[str], wanted: str) -> ColumnElement[bool] | None:
+    """The rows whose address has this normal address's local part (None: it has none)."""
+    local = wanted.rpartition("@")[0]
+    if not local:
+        return None
+    return func.lower(column).startswith(local + "@", autoescape=True)
 
 
 def _erasure_due(session: Session, submission: Submission) -> datetime | None:
@@ -326,6 +373,9 @@ def erase_person(session: Session, address: str, key: str) -> Anonymised:
     commit, with the audit event (which names the address only by its `key`)."""
     result = Anonymised()
     submissions = submissions_of(session, address, lock=True)
+    for post in held_posts_of(session, address):  # never sent on: nothing to undo elsewhere
+        session.delete(post)
+        result.held_deleted += 1
     reason = "Slettet efter anmodning fra personen (intake person erase)."
     for submission in submissions:
         result.add(submission, *anonymise(session, submission, reason))
@@ -354,7 +404,8 @@ def erase_person(session: Session, address: str, key: str) -> Anonymised:
             f"E-mail-nøgle {key}: {counted(result.count, 'henvendelse', 'henvendelser')} "
             f"anonymiseret ({', '.join(result.references) or 'ingen'}); "
             f"{counted(result.cancelled_jobs, 'leverance', 'leverancer')} annulleret; "
-            f"{counted(result.erasure_jobs, 'sletning', 'sletninger')} i Salesforce sat i kø."
+            f"{counted(result.erasure_jobs, 'sletning', 'sletninger')} i Salesforce sat i kø; "
+            f"{counted(result.held_deleted, *HELD_POSTS)} slettet."
         ),
     )
     session.commit()

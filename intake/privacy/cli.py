@@ -22,7 +22,9 @@ from intake.privacy.anonymise import (
     ACTOR,
     address_key,
     counted,
+    delete_held,
     erase_person,
+    held_posts_of,
     purge,
     submissions_of,
 )
@@ -52,7 +54,8 @@ def _listed(submission: Submission) -> str:
 @click.option("--dry-run", is_flag=True, help="Only count what would be anonymised.")
 @with_appcontext
 def purge_command(dry_run: bool) -> None:
-    """Anonymise submissions older than INTAKE_RETENTION_DAYS (run it daily, e.g. from cron).
+    """Anonymise submissions older than INTAKE_RETENTION_DAYS, and delete posts held as likely
+    spam for more than INTAKE_HELD_DAYS (run it daily, e.g. from cron).
 
     Names, contact details, addresses and free text are blanked; kind, municipality, kreds,
     dates and order lines stay, so the overview still counts them. Deliveries that have not
@@ -60,7 +63,15 @@ def purge_command(dry_run: bool) -> None:
     sessions that have ended and sign-in attempts older than 90 days are deleted.
     """
     days = int(current_app.config["INTAKE_RETENTION_DAYS"])
+    # A held post is never kept longer than a submission would keep its personal data.
+    held_days = min(int(current_app.config["INTAKE_HELD_DAYS"]), days)
     with current_intake().database.sessionmaker() as session:
+        held = delete_held(session, held_days, dry_run=dry_run)
+        if held:
+            verb = "Dry run: would delete" if dry_run else "Deleted"
+            click.echo(f"{verb} {held} post(s) held as likely spam for more than {held_days} days.")
+        else:
+            click.echo(f"No post has been held as likely spam for more than {held_days} days.")
         result = purge(session, days, dry_run=dry_run)
         before = f"received before {_date(result.cutoff)} (more than {days} days ago)"
         if not result.count:
@@ -154,12 +165,13 @@ def person_erase(email: str, yes: bool) -> None:
     key = address_key(email, secret_key(current_app))
     with current_intake().database.sessionmaker() as session:
         found = submissions_of(session, email)
+        held = held_posts_of(session, email)
         if find_staff(session, email) is not None:
             click.echo(
                 "Note: this address is also a back-office account; erase leaves accounts alone.",
                 err=True,
             )
-        if not found:
+        if not found and not held:
             audit.record(
                 session, ACTOR, "person_erased", detail=f"E-mail-nøgle {key}: intet fundet."
             )
@@ -169,6 +181,8 @@ def person_erase(email: str, yes: bool) -> None:
         click.echo(f"Found {len(found)} submission(s) from that address:")
         for submission in found:
             click.echo(f"  {_listed(submission)}")
+        if held:
+            click.echo(f"and {len(held)} post(s) held as likely spam (never sent on).")
         session.rollback()  # no transaction stays open while we wait for an answer
         if not yes:
             click.confirm(
@@ -177,9 +191,11 @@ def person_erase(email: str, yes: bool) -> None:
             )
         result = erase_person(session, email, key)
     click.echo(
-        f"Anonymised {result.count} submission(s): {', '.join(result.references)}. "
+        f"Anonymised {result.count} submission(s): {', '.join(result.references) or 'none'}. "
         f"Cancelled {result.cancelled_jobs} delivery job(s) that had not gone out."
     )
+    if result.held_deleted:
+        click.echo(f"Deleted {result.held_deleted} post(s) held as likely spam.")
     if result.erasure_jobs:
         click.echo(
             f"Queued {result.erasure_jobs} Salesforce job(s): the worker deletes the leads that "

@@ -2,9 +2,10 @@
 person's right of access (GDPR art. 15) and to data portability (art. 20).
 
 It holds: the person's submissions with every field, their order lines, the state of their
-deliveries and the audit events about them; and, if the address is a back-office account's,
-that account (without its password hash or second factor's secret), the actions it took, its
-sessions and the tries to sign in with it (with the addresses they came from).
+deliveries and the audit events about them; posts of theirs held as likely spam (intake.held);
+and, if the address is a back-office account's, that account (without its password hash or
+second factor's secret), the actions it took, its sessions and the tries to sign in with it
+(with the addresses they came from).
 """
 
 from __future__ import annotations
@@ -15,8 +16,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.models import AuditEvent, DeliveryJob, SignInAttempt, StaffSession, Submission, utcnow
-from intake.privacy.anonymise import submissions_of
+from intake.models import (
+    AuditEvent,
+    DeliveryJob,
+    HeldPost,
+    SignInAttempt,
+    StaffSession,
+    Submission,
+    utcnow,
+)
+from intake.privacy.anonymise import held_posts_of, submissions_of
 from intake.staff.accounts import find as find_staff
 
 SUBMISSION_FIELDS = (
@@ -44,6 +53,7 @@ SUBMISSION_FIELDS = (
     "shipped_at",
     "cancelled_at",
     "status_note",
+    "parcel_number",
     "topics",
     "existing_cooperation",
     "participants",
@@ -122,9 +132,19 @@ def _submission(session: Session, submission: Submission) -> dict[str, Any]:
     return data
 
 
+def _held(post: HeldPost) -> dict[str, Any]:
+    return {
+        "kind": post.kind.value,
+        "received_at": post.received_at.isoformat(),
+        "fields": post.form_data,
+        "hidden_field": post.trap,
+    }
+
+
 def export_person(session: Session, address: str) -> dict[str, Any]:
     """The person's data as a JSON-ready dict; `found` is False when nothing is held."""
     submissions = submissions_of(session, address)
+    held = held_posts_of(session, address)
     staff = find_staff(session, address)
     account: dict[str, Any] | None = None
     if staff is not None:
@@ -154,7 +174,8 @@ def export_person(session: Session, address: str) -> dict[str, Any]:
     return {
         "email": address.strip(),
         "exported_at": utcnow().isoformat(),
-        "found": bool(submissions or account),
+        "found": bool(submissions or held or account),
         "submissions": [_submission(session, submission) for submission in submissions],
+        "held_posts": [_held(post) for post in held],
         "staff_account": account,
     }

@@ -1,5 +1,5 @@
 """What the privacy page (`/privatliv/`, templates/intake/privatliv.html) says that depends on
-the settings: how long submissions are kept, and whom to write to."""
+the settings: how long submissions and held posts are kept, and whom to write to."""
 
 from __future__ import annotations
 
@@ -22,5 +22,6 @@ def notice_context(config: Mapping[str, Any]) -> dict[str, Any]:
     """The privacy template's variables from the app's settings."""
     return {
         "retention": retention_phrase(int(config["INTAKE_RETENTION_DAYS"])),
+        "held": retention_phrase(int(config["INTAKE_HELD_DAYS"])),
         "contact_email": config["INTAKE_PRIVACY_CONTACT_EMAIL"],
     }

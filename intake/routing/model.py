@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from intake.labels import ROUTING_STATUSES
@@ -113,8 +114,13 @@ class Routing:
 
     def choices(self) -> list[tuple[str, str]]:
         """(code, name) for the form's municipality list, in Danish alphabetical order."""
+        return list(self._choices)
+
+    @cached_property
+    def _choices(self) -> tuple[tuple[str, str], ...]:
+        # Sorted once: every form shown or posted needs the list, and a routing never changes.
         ordered = sorted(self.municipalities.values(), key=lambda m: (_danish_key(m.name), m.code))
-        return [(m.code, m.name) for m in ordered]
+        return tuple((m.code, m.name) for m in ordered)
 
 
 _DANISH_LETTERS = str.maketrans({"æ": "{", "ä": "{", "ø": "|", "ö": "|", "å": "}"})

@@ -21,7 +21,8 @@ from tests.support.helpers import VALID_ORDER, submit
 from tests.support.paths import OUTPUT_DIR
 from tests.support.staff import OFFICE_EMAIL, STAFF_PASSWORD
 
-NOTE = "Pakkenummer 00370 7239 – GLS"
+PARCEL = "00370 71234 5678 9012 34"  # as copied from the carrier's label
+NOTE = "Lagt i postkassen – GLS"
 
 
 @pytest.fixture
@@ -77,11 +78,13 @@ def test_sign_in_ship_an_order_and_print_the_slips(
     page.get_by_role("link", name=first).click()
     page.wait_for_url(live_server + f"/admin/orders/{first}")
     screenshot(page, "admin-ordre-ny")
-    page.get_by_label("Note, fx pakkenummer (valgfrit)").fill(NOTE)
+    page.get_by_label("Pakkenummer (valgfrit)").fill(PARCEL)
+    page.get_by_label("Besked til bestilleren (valgfrit)").fill(NOTE)
     page.get_by_role("button", name="Markér som afsendt").click()
     page.wait_for_load_state()
     assert f"Ordren {first} er markeret som afsendt." in page.locator(".notice").inner_text()
-    assert NOTE in page.locator("dl.facts").first.inner_text()
+    facts = page.locator("dl.facts").first.inner_text()
+    assert NOTE in facts and "00370712345678901234" in facts
     assert "Markeret som afsendt" in page.locator("table.history").inner_text()
     no_axe_violations(page)
     screenshot(page, "admin-ordre")
@@ -89,6 +92,7 @@ def test_sign_in_ship_an_order_and_print_the_slips(
     db.expire_all()
     shipped = db.scalars(select(Submission).where(Submission.reference == first)).one()
     assert shipped.order_status is OrderStatus.SHIPPED and shipped.status_note == NOTE
+    assert shipped.parcel_number == "00370712345678901234"
 
     # The orderer's receipt page now says so.
     orderer = page.context.browser.new_context(locale="da-DK")  # not signed in
@@ -97,6 +101,10 @@ def test_sign_in_ship_an_order_and_print_the_slips(
     progress = receipt_page.locator("ol.order-progress").inner_text()
     assert re.fullmatch(r"Modtaget .* ✓\nPakket ✓\nAfsendt .* ✓", progress), progress
     assert receipt_page.get_by_text("Status: Afsendt").count() == 1
+    tracking = receipt_page.get_by_role("link", name="Følg pakken hos fragtfirmaet")
+    assert tracking.get_attribute("href") == (
+        "https://tracking.postnord.com/dk/?id=00370712345678901234"
+    )
     no_axe_violations(receipt_page)
     screenshot(receipt_page, "kvittering-afsendt")
     orderer.close()

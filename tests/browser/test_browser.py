@@ -138,9 +138,9 @@ def skip_to_content(page: Page) -> None:
 
 
 def privacy_link(stop: dict[str, Any]) -> None:
-    """The consent's label links to the privacy notice: the tab stop after the checkbox."""
+    """The notice under the send button links to the privacy page: the tab stop after it."""
     assert stop["tag"] == "a", stop
-    assert stop["text"] == "hvordan BL behandler mine oplysninger (åbner i en ny fane)", stop
+    assert stop["text"] == "Læs, hvordan BL behandler dine oplysninger (åbner i en ny fane)", stop
 
 
 def choose_aeroe(page: Page) -> None:
@@ -181,7 +181,6 @@ def fill_contact(page: Page) -> None:
     page.get_by_label("Fornavn").fill("Søren")
     page.get_by_label("Efternavn").fill("Ågård")
     page.get_by_label("E-mail").fill("soeren@ærøhøj.dk")
-    page.get_by_label("Jeg har læst").check()
 
 
 def no_horizontal_scroll(page: Page) -> None:
@@ -217,7 +216,7 @@ def test_pamphlet_order_by_keyboard_only(page: Page, live_server: str, db: Sessi
 
     page.goto(live_server + "/pjecer/")
     skip_to_content(page)
-    type_into(page, "quantity-kommunesamarbejde", "10")  # replaces the 0 Tab selected
+    type_into(page, "quantity-kommunesamarbejde", "10")  # empty until a number is written
     type_into(page, "organisation", "Boligforeningen Ærøhøj")
     tab(page, "municipality")
     choose_aeroe(page)
@@ -232,12 +231,10 @@ def test_pamphlet_order_by_keyboard_only(page: Page, live_server: str, db: Sessi
     tab(page, "city")
     type_into(page, "attention", "Søren Ågård")
     type_into(page, "note", "Læg dem i postkassen – tak!")
-    tab(page, "consent")
-    page.keyboard.press("Space")
-    assert focus(page)["checked"]
-    privacy_link(tab(page, ""))
     button = tab(page, "")
     assert button["tag"] == "button" and button["text"] == "Send bestilling", button
+    privacy_link(tab(page, ""))  # the notice under the button, no box to tick
+    page.keyboard.press("Shift+Tab")
     page.keyboard.press("Enter")
 
     reference = check_receipt(page, "Tak for din bestilling", "PJ")
@@ -295,9 +292,6 @@ def test_startup_help_by_keyboard_only(page: Page, live_server: str, db: Session
     assert (now["id"], now["checked"]) == ("existing_cooperation-1", True)
     type_into(page, "participants", "Ærøskøbing Boligforening")
     type_into(page, "message", "Vi vil gerne i gang.\nHvor starter vi på Ærø?")
-    tab(page, "consent")
-    page.keyboard.press("Space")
-    privacy_link(tab(page, ""))
     button = tab(page, "")
     assert button["tag"] == "button" and button["text"] == "Send anmodning", button
     page.keyboard.press("Space")
@@ -369,7 +363,7 @@ def test_axe_finds_no_violations_and_nothing_leaves_the_site(
 
 
 @pytest.mark.browser
-def test_the_consent_links_to_the_privacy_notice_in_a_new_tab(
+def test_the_notice_under_the_button_links_to_the_privacy_page_in_a_new_tab(
     visit: Callable[..., Visit], live_server: str
 ) -> None:
     visitor = visit()
@@ -378,7 +372,7 @@ def test_the_consent_links_to_the_privacy_notice_in_a_new_tab(
     page.get_by_label("Boligorganisation", exact=True).fill("Boligforeningen Ærøhøj")
 
     with page.context.expect_page() as opened:
-        page.get_by_role("link", name="hvordan BL behandler mine oplysninger").click()
+        page.get_by_role("link", name="Læs, hvordan BL behandler dine oplysninger").click()
     notice = opened.value
     notice.wait_for_load_state()
 
@@ -387,10 +381,10 @@ def test_the_consent_links_to_the_privacy_notice_in_a_new_tab(
     assert "gemmer vi dine oplysninger i 2 år" in notice.locator("main").inner_text()
     screenshot(notice, "privatliv")
     assert (report := axe_violations(notice)) == "", f"/privatliv/:\n{report}"
-    # The half-filled form stays as it was, and following the link did not tick the box.
+    assert "litra b" in notice.locator("main").inner_text()  # the legal basis, not consent
+    # The half-filled form stays as it was.
     organisation = page.get_by_label("Boligorganisation", exact=True)
     assert organisation.input_value() == "Boligforeningen Ærøhøj"
-    assert not page.get_by_label("Jeg har læst").is_checked()
     assert visitor.third_party_requests() == []
 
 
@@ -457,9 +451,6 @@ def test_startup_help_works_without_javascript(
     page.keyboard.type("soeren@ærøhøj.dk")
     page.get_by_text("Forsyning og takster").click()  # the labels are the click targets
     page.get_by_text("Ved ikke").click()
-    # The consent's label: its first words ("Jeg har læst"), not the privacy link inside it.
-    page.locator("label[for=consent]").click(position={"x": 4, "y": 8})
-    assert page.get_by_label("Jeg har læst").is_checked()
     assert page.get_by_label("Forsyning og takster").is_checked()
     assert page.get_by_label("Ved ikke").is_checked()
     page.get_by_role("button", name="Send anmodning").click()

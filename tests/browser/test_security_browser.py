@@ -37,7 +37,7 @@ class Watched:
     def open(self, url: str, status: int = 200) -> None:
         response = self.page.goto(url)
         assert response is not None and response.status == status, url
-        assert "script-src 'none'" in response.headers["content-security-policy"]
+        assert "script-src 'self';" in response.headers["content-security-policy"]
         # The stylesheet from our static route applies: the header is not unstyled.
         colour = self.page.eval_on_selector(
             ".site-header", "el => getComputedStyle(el).backgroundColor"

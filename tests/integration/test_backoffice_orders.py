@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from intake import order_lifecycle as orders
 from intake.delivery.worker import Worker
+from intake.formats import MONTHS
 from intake.models import (
     AuditEvent,
     DeliveryJob,
@@ -263,12 +264,19 @@ def test_new_packed_shipped_with_the_e_mail_to_the_orderer(app, office, db, smtp
     assert order.order_status is OrderStatus.PACKED and order.packed_at is not None
     assert "Markér som pakket" not in html and "Markér som afsendt" in html
 
-    html = act(office, reference, "ship", note="Pakkenummer 00370 7239 – GLS, Ærø")
+    html = act(
+        office,
+        reference,
+        "ship",
+        parcel="00370 71234 5678 9012 34",
+        note="Lagt i postkassen – sendt fra Ærø",
+    )
     assert "er markeret som afsendt. Bestilleren får en e-mail" in html
     order = load(db, reference)
     assert order.order_status is OrderStatus.SHIPPED
     assert order.shipped_at is not None and order.shipped_at >= order.packed_at
-    assert order.status_note == "Pakkenummer 00370 7239 – GLS, Ærø"
+    assert order.parcel_number == "00370712345678901234"  # as copied, without the spaces
+    assert order.status_note == "Lagt i postkassen – sendt fra Ærø"
     assert "Handlinger" not in html  # nothing left to do
     assert "Venter på at blive sendt til aase.boegh@sønderå.dk" in html
 
@@ -281,16 +289,25 @@ def test_new_packed_shipped_with_the_e_mail_to_the_orderer(app, office, db, smtp
     assert mail.message["Reply-To"] == "Bjarne Werth <bwj@bl.dk>"
     text = mail.body("plain")
     assert text.startswith("Kære Åse\n\nDine pjecer er på vej.")
-    assert f"har sendt din bestilling {reference} den " in text
+    # The date in running text: "den 4. december 2026 kl. 18.35", in Danish time.
+    shipped = order.shipped_at.astimezone(DANISH_TIME)
+    month = MONTHS[shipped.month - 1]
+    assert (
+        f"BL's pjeceekspedition sendte din bestilling {reference} den {shipped.day}. {month} "
+        f"{shipped.year} kl. {shipped:%H.%M}.\n"
+    ) in text
+    tracking = "https://tracking.postnord.com/dk/?id=00370712345678901234"
+    assert f"Pakkenummer: 00370712345678901234\nFølg pakken her:\n{tracking}\n" in text
     assert "25 stk.  Kommunesamarbejde – Hvorfor og hvordan?" in text
     assert (
         "Boligselskabet Sønderå Ærø\nAtt.: Bjørn Æbelø\nSøndergade 7, 1. sal\n5970 Ærøskøbing"
         in text
     )
-    assert "Besked fra pjeceekspeditionen:\nPakkenummer 00370 7239 – GLS, Ærø\n" in text
+    assert "Besked fra BL's pjeceekspedition:\nLagt i postkassen – sendt fra Ærø\n" in text
     assert f"https://intake.bl.dk{receipt}" in text
     html_body = mail.body("html")
-    assert "Pakkenummer 00370 7239 – GLS, Ærø" in html_body
+    assert f'Pakkenummer: <a href="{tracking}">00370712345678901234</a>' in html_body
+    assert "Lagt i postkassen – sendt fra Ærø" in html_body
     assert f'href="https://intake.bl.dk{receipt}"' in html_body
     assert "Sendt til aase.boegh@sønderå.dk" in office.get(f"/admin/orders/{reference}").get_data(
         as_text=True
@@ -306,7 +323,8 @@ def test_shipping_straight_from_new_without_a_note(app, office, db, smtp):
     assert order.status_note == ""
     Worker(app).run_once()
     (mail,) = shipped_emails(smtp)
-    assert "Besked fra pjeceekspeditionen" not in mail.body("plain")
+    assert "Besked fra BL's pjeceekspedition" not in mail.body("plain")
+    assert "Pakkenummer" not in mail.body("plain")
 
 
 def test_shipping_subtracts_the_stock(office, db):
@@ -361,7 +379,7 @@ def test_cancel_with_a_reason(office, db):
     place(office)
     (reference,) = references(db)
     html = act(office, reference, "cancel", reason="Bestilt to gange.\nSe PJ-2026-00001.")
-    assert f"Ordren {reference} er annulleret." in html
+    assert f"Ordren {reference} er annulleret. Bestilleren får en e-mail med begrundelsen." in html
     order = load(db, reference)
     assert order.order_status is OrderStatus.CANCELLED and order.cancelled_at is not None
     assert order.status_note == "Bestilt to gange.\nSe PJ-2026-00001."
@@ -374,6 +392,35 @@ def test_cancel_with_a_reason(office, db):
             .where(DeliveryJob.target == JobTarget.SHIPPED)
         )
         == 0
+    )
+
+
+def test_a_cancelled_order_e_mails_the_orderer_the_reason(app, office, db, smtp):
+    receipt = place(office)
+    (reference,) = references(db)
+    assert Worker(app).run_once() == 3  # the office, the consultant, the receipt
+    act(office, reference, "cancel", reason="Pjecen er udsolgt.\nVi sender en ny i januar.")
+    html = office.get(f"/admin/orders/{reference}").get_data(as_text=True)
+    assert "E-mail om annullering" in html and "Venter på at blive sendt" in html
+
+    assert Worker(app).run_once() == 1
+    (mail,) = [m for m in smtp.messages if "annulleret" in m.message["Subject"]]
+    assert mail.rcpt_tos == [REQUESTER]
+    assert mail.message["Subject"] == f"Din bestilling {reference} er annulleret"
+    assert mail.message["To"] == f"Åse Bøgh-Ørsted <{REQUESTER}>"
+    assert mail.message["Reply-To"] == "Bjarne Werth <bwj@bl.dk>"  # the pamphlet office
+    text = mail.body("plain")
+    assert text.startswith(
+        "Kære Åse\n\nBL's pjeceekspedition har annulleret din bestilling af pjecer med "
+        f"referencenummeret {reference}. Pjecerne bliver ikke sendt.\n\n"
+        "Begrundelse:\nPjecen er udsolgt.\nVi sender en ny i januar.\n"
+    )
+    assert "25 stk.  Kommunesamarbejde – Hvorfor og hvordan?" in text
+    assert f"https://intake.bl.dk{receipt}" in text
+    assert "Dit svar går til BL's pjeceekspedition." in text
+    assert "Pjecen er udsolgt.<br>Vi sender en ny i januar." in mail.body("html")
+    assert "Sendt til aase.boegh@sønderå.dk" in office.get(f"/admin/orders/{reference}").get_data(
+        as_text=True
     )
 
 
@@ -480,7 +527,12 @@ def test_the_receipt_page_follows_the_order(office, client, db):
         return html.split("<h2>Status for bestillingen</h2>", 1)[1].split("<h2>", 1)[0]
 
     now = status()
-    assert re.search(r"Status: <strong>Modtaget</strong> \d\d\.\d\d\.20\d\d kl\. \d\d\.\d\d", now)
+    # The time as in running text: "4. december 2026 kl. 18.35".
+    assert re.search(
+        rf"Status: <strong>Modtaget</strong> \d{{1,2}}\. ({'|'.join(MONTHS)}) "
+        r"20\d\d kl\. \d\d\.\d\d</p>",
+        now,
+    )
     assert "Pakket – endnu ikke" in now and "Afsendt – endnu ikke" in now
     assert '<li aria-current="step">' in now
 
@@ -489,22 +541,27 @@ def test_the_receipt_page_follows_the_order(office, client, db):
     assert "Status: <strong>Pakket</strong>" in now
     assert "Afsendt – endnu ikke" in now and "Pakket – endnu ikke" not in now
 
-    act(office, reference, "ship", note="Pakkenummer 123")
+    act(office, reference, "ship", parcel="RR123456789DK", note="Sendt som brev")
     now = status()
     assert "Status: <strong>Afsendt</strong>" in now and "endnu ikke" not in now
     steps = now.split("<ol", 1)[1]
     assert steps.index("Modtaget") < steps.index("Pakket") < steps.index("Afsendt")
-    assert "Besked fra pjeceekspeditionen: Pakkenummer 123" in now
+    assert (
+        'Pakkenummer: RR123456789DK. <a href="https://tracking.postnord.com/dk/?id=RR123456789DK">'
+        "Følg pakken hos fragtfirmaet</a>." in now
+    )
+    assert 'Besked fra BL\'s pjeceekspedition:</p><p class="pre">Sendt som brev</p>' in now
     assert "har sendt pjecerne" in client.get(receipt).get_data(as_text=True)
 
 
-def test_the_receipt_page_says_cancelled(office, client, db):
+def test_the_receipt_page_says_cancelled_and_why(office, client, db):
     receipt = place(office)
     (reference,) = references(db)
-    act(office, reference, "cancel", reason="Intern note, ikke til bestilleren")
+    act(office, reference, "cancel", reason="Pjecen er udgået; se bl.dk for en ny udgave.")
     html = client.get(receipt).get_data(as_text=True)
     assert "Status: <strong>Annulleret</strong>" in html
-    assert "Intern note" not in html
+    assert "Pjecerne bliver ikke sendt." in html
+    assert "Pjecen er udgået; se bl.dk for en ny udgave." in html
     assert "pakker pjecerne og sender dem" not in html
 
 

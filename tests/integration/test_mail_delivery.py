@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from intake.delivery.worker import Worker
-from intake.models import DeliveryJob, JobKind, JobStatus, Submission
+from intake.models import DeliveryJob, JobKind, JobStatus, Pamphlet, Submission
 from tests.support.helpers import VALID_HELP, VALID_ORDER, submit
 from tests.support.settings import send_mail_to
 
@@ -60,10 +60,11 @@ def test_a_pamphlet_order_mails_the_office_the_consultant_and_the_orderer(app, c
     assert addresses(consultant.message, "Reply-To") == [("Åse Bøgh-Ørsted", REQUESTER)]
     text = consultant.body("plain")
     assert "Boligselskabet Sønderå Ærø i Ærø Kommune har bestilt pjecer" in text
-    assert "Ærø (492), 3. kreds" in text
-    assert re.search(r"Modtaget:  \d\d\.\d\d\.20\d\d kl\. \d\d\.\d\d\n", text)
+    assert "Ærø Kommune (492), 3. kreds" in text
+    assert re.search(r"Modtaget:  \d\d\.\d\d\.20\d\d kl\. \d\d\.\d\d\n", text)  # a table
     assert "Åse Bøgh-Ørsted, Forretningsfører" in text
-    assert "Telefon: 33762040" in text
+    assert "Telefon: 33 76 20 40" in text
+    assert '<a href="tel:+4533762040">33 76 20 40</a>' in consultant.body("html")
     assert f"Leadet oprettes i Salesforce med referencen {submission.reference}" in text
 
     receipt = smtp.to(REQUESTER)[0]
@@ -71,10 +72,25 @@ def test_a_pamphlet_order_mails_the_office_the_consultant_and_the_orderer(app, c
     assert receipt.message["Subject"] == (
         f"Kvittering {submission.reference}: din bestilling af pjecer"
     )
-    assert addresses(receipt.message, "Reply-To") == [("Jens B. Hansen", "jbh@bl.dk")]
+    # "My pamphlets have not come" is for the pamphlet office: the reply goes there.
+    assert addresses(receipt.message, "Reply-To") == [("Bjarne Werth", "bwj@bl.dk")]
     body = receipt.body("plain")
     assert body.startswith("Kære Åse\n")
-    assert "Jens B. Hansen\njbh@bl.dk\nTelefon 87331062" in body
+    assert (
+        "Hvad sker der nu?\nBL's pjeceekspedition pakker pjecerne og sender dem med posten. "
+        "Det sker normalt inden for 5 arbejdsdage.\nDu får en e-mail, når pjecerne er sendt."
+    ) in body
+    assert (
+        "Har du spørgsmål til bestillingen, så svar på denne e-mail. Dit svar går til BL's "
+        "pjeceekspedition:\nBjarne Werth\nbwj@bl.dk\nTelefon 33 76 20 49\n"
+    ) in body
+    assert (
+        "BL's kredskonsulent for Ærø Kommune får også besked om bestillingen og kan kontakte "
+        "jer om et kommunesamarbejde:\nJens B. Hansen\njbh@bl.dk\nTelefon 87 33 10 62\n"
+    ) in body
+    html = receipt.body("html")
+    assert '<a href="tel:+4533762049">33 76 20 49</a>' in html
+    assert '<a href="tel:+4587331062">87 33 10 62</a>' in html
     assert re.search(r"https://intake\.bl\.dk/kvittering/\S+", body)
     link = re.search(r'href="(https://intake\.bl\.dk/kvittering/[^"]+)"', receipt.body("html"))
     assert (
@@ -154,3 +170,93 @@ def test_user_input_is_escaped_in_html_and_cannot_add_headers(app, client, db, s
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in consultant.body("html")
     assert "<b>Søbo</b> & Co" in consultant.body("plain")
     assert consultant.message["Subject"].endswith("<b>Søbo</b> & Co, Ærø Kommune")
+
+
+def test_the_start_up_receipt_names_the_organisation_the_time_frame_and_the_consultant(
+    app, client, db, smtp
+):
+    submit(client, "/opstartshjaelp/", VALID_HELP)
+    assert deliver_all(app) == 2
+    reference = db.scalars(select(Submission.reference)).one()
+
+    receipt = smtp.to(REQUESTER)[0]
+    # A reply reaches the consultant who will call.
+    assert addresses(receipt.message, "Reply-To") == [("Jens B. Hansen", "jbh@bl.dk")]
+    body = receipt.body("plain")
+    assert body.startswith(
+        "Kære Åse\n\nTak for din anmodning om hjælp til at starte et kommunesamarbejde for "
+        f"Boligselskabet Sønderå Ærø. Vi har modtaget den med referencenummeret {reference}.\n"
+    )
+    assert (
+        "Hvad sker der nu?\nBL's kredskonsulent for Ærø Kommune kontakter dig inden for "
+        "3 arbejdsdage:\nJens B. Hansen\njbh@bl.dk\nTelefon 87 33 10 62\n"
+    ) in body
+    assert "Dit svar går direkte til Jens B. Hansen." in body
+    assert "<strong>Boligselskabet Sønderå Ærø</strong>" in receipt.body("html")
+    consultant = smtp.to("jbh@bl.dk")[0].body("plain")
+    assert "Kvitteringen lover, at du kontakter dem inden for 3 arbejdsdage." in consultant
+
+
+@pytest.fixture
+def promises(config):
+    """Other promises than the defaults: one working day each (the singular)."""
+    config.update(INTAKE_PAMPHLET_SHIPPING_DAYS=1, SALESFORCE_TASK_DUE_WORKING_DAYS=1)
+    return config
+
+
+def test_the_time_frames_come_from_the_settings(promises, app, client, smtp):
+    submit(client, "/pjecer/", VALID_ORDER)
+    submit(client, "/opstartshjaelp/", VALID_HELP)
+    deliver_all(app)
+    order, help_request = sorted(
+        (m for m in smtp.to(REQUESTER)), key=lambda m: "pjecer" not in m.message["Subject"]
+    )
+    assert "Det sker normalt inden for 1 arbejdsdag." in order.body("plain")
+    assert "kontakter dig inden for 1 arbejdsdag:" in help_request.body("plain")
+
+
+@pytest.mark.parametrize(
+    ("code", "official", "wrong"),
+    [
+        ("101", "Københavns Kommune", "København Kommune"),
+        ("400", "Bornholms Regionskommune", "Bornholm Kommune"),
+        ("820", "Vesthimmerlands Kommune", "Vesthimmerland Kommune"),
+    ],
+)
+def test_municipalities_by_their_official_names_in_every_e_mail(
+    app, client, smtp, code, official, wrong
+):
+    submit(client, "/pjecer/", VALID_ORDER, municipality=code)
+    submit(client, "/opstartshjaelp/", VALID_HELP, municipality=code)
+    assert deliver_all(app) == 5
+    for received in smtp.messages:
+        for text in (received.message["Subject"], received.body("plain"), received.body("html")):
+            assert wrong not in text
+    seen = [m for m in smtp.messages if official in m.body("plain")]
+    assert len(seen) == 4  # the consultant's two and the two receipts (not the packing note)
+    subjects = [m.message["Subject"] for m in smtp.messages if official in m.message["Subject"]]
+    assert len(subjects) == 2  # the consultant's
+
+
+def test_without_a_first_name_the_greeting_still_reads_well(app, client, smtp):
+    submit(client, "/pjecer/", VALID_ORDER, first_name="")
+    deliver_all(app)
+    receipt = smtp.to(REQUESTER)[0]
+    assert receipt.body("plain").startswith("Goddag\n\nTak for din bestilling af pjecer.")
+    assert "<p>Goddag</p>" in receipt.body("html")
+    assert "Kære Bøgh-Ørsted" not in receipt.body("plain")
+
+
+def test_thousands_have_a_point_in_every_e_mail_and_on_the_receipt(app, client, db, smtp):
+    db.execute(update(Pamphlet).values(max_per_order=20000))
+    db.commit()
+    location = submit(client, "/pjecer/", VALID_ORDER, **{"quantity-kommunesamarbejde": "10000"})
+    deliver_all(app)
+    office = smtp.to("bwj@bl.dk")[0]
+    assert "10.000 stk. til" in office.message["Subject"]
+    for received in smtp.messages:
+        assert "10000" not in received.body("plain")
+        assert "10.000" in received.body("plain") and "10.000" in received.body("html")
+    page = client.get(location.headers["Location"]).get_data(as_text=True)
+    assert "10.000 stk. Kommunesamarbejde" in page
+    assert "Højst 20.000 stk." in client.get("/pjecer/").get_data(as_text=True)

@@ -95,7 +95,7 @@ def test_going_back_is_refused_while_an_erasure_is_unfinished(submitted):
 
 
 def test_going_back_before_staff_sessions_keeps_the_accounts(tmp_path, track_app):
-    """0010 → 0007: the sessions, attempts and recovery codes go, the second factor is
+    """0010 → 0009: the sessions, attempts and recovery codes go, the second factor is
     forgotten, and every account keeps its e-mail, role and password, unlocked."""
     url = f"sqlite:///{tmp_path}/s.sqlite3"
     engine = create_engine(url)
@@ -111,7 +111,7 @@ def test_going_back_before_staff_sessions_keeps_the_accounts(tmp_path, track_app
         hash_before = connection.execute(text("SELECT password_hash FROM intake_staff_users"))
         hash_before = hash_before.scalar_one()
 
-    migrate.downgrade(engine, "0008")  # the revision before staff sessions
+    migrate.downgrade(engine, "0009")  # the revision before staff sessions
 
     tables = set(inspect(engine).get_table_names())
     assert not tables & {"intake_staff_sessions", "intake_sign_in_attempts"}
@@ -126,3 +126,40 @@ def test_going_back_before_staff_sessions_keeps_the_accounts(tmp_path, track_app
     migrate.upgrade(engine)
     assert "totp_secret" in {c["name"] for c in inspect(engine).get_columns("intake_staff_users")}
     engine.dispose()
+
+
+def test_going_back_before_held_posts_keeps_parcel_numbers_and_is_refused_while_posts_wait(
+    submitted,
+):
+    with submitted.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE intake_submissions SET status_note = 'Lagt i postkassen', "
+                "parcel_number = '00370712345678901234', consent_at = NULL"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO intake_held_posts (public_id, kind, submission_key, received_at, "
+                "email, form_data, trap) VALUES ('p', 'startup_help', 'k', '2026-12-04 10:00:00', "
+                "'a@example.dk', '{}', 'x')"
+            )
+        )
+
+    with pytest.raises(RuntimeError, match="1 held post"):
+        migrate.downgrade(submitted, "0008")
+    assert "intake_held_posts" in inspect(submitted).get_table_names()
+
+    with submitted.begin() as connection:
+        connection.execute(text("DELETE FROM intake_held_posts"))
+    migrate.downgrade(submitted, "0008")
+
+    assert "intake_held_posts" not in inspect(submitted).get_table_names()
+    with submitted.connect() as connection:
+        note, consent_at = connection.execute(
+            text("SELECT status_note, consent_at FROM intake_submissions")
+        ).one()
+    assert note == "Lagt i postkassen (pakkenummer 00370712345678901234)"
+    assert consent_at is not None  # the older version requires it
+    migrate.upgrade(submitted)
+    submitted.dispose()

@@ -14,7 +14,20 @@ from tests.support.helpers import VALID_ORDER, count, count_jobs, receipt_token_
 def test_the_form_lists_the_catalogue_and_every_municipality(client):
     html = client.get("/pjecer/").get_data(as_text=True)
     assert "Kommunesamarbejde – Hvorfor og hvordan?" in html
-    assert 'name="quantity-kommunesamarbejde"' in html
+    # Empty until a number is written, a text box for the phone's number pad (no spinner).
+    quantity = re.search(r'<input [^>]*name="quantity-kommunesamarbejde"[^>]*>', html)
+    assert quantity is not None
+    assert dict(re.findall(r'([\w-]+)="([^"]*)"', quantity.group(0))) | {
+        "aria-describedby": ""
+    } == {
+        "aria-describedby": "",
+        "class": "width-4",
+        "id": "quantity-kommunesamarbejde",
+        "inputmode": "numeric",
+        "name": "quantity-kommunesamarbejde",
+        "type": "text",
+        "value": "",
+    }
     assert len(re.findall(r'<option value="\d{3}"', html)) == 98
     assert '<option value="492">Ærø</option>' in html
 
@@ -59,9 +72,33 @@ def test_references_count_up_per_form(client, db):
     assert [r[-5:] for r in references] == ["00001", "00002"]
 
 
-def test_a_typed_city_is_kept(client, db):
-    submit(client, "/pjecer/", VALID_ORDER, city="Ærøskøbing By")
-    assert db.scalars(select(Submission.city)).one() == "Ærøskøbing By"
+@pytest.mark.parametrize("typed", ["", "Ærøskøbing", "ærøskøbing", "  ÆRØSKØBING "])
+def test_the_city_is_stored_as_the_postcode_list_has_it(client, db, typed):
+    assert submit(client, "/pjecer/", VALID_ORDER, city=typed).status_code == 303
+    assert db.scalars(select(Submission.city)).one() == "Ærøskøbing"
+
+
+def test_a_town_without_its_district_letters_is_the_postcodes_town(client, db):
+    assert (
+        submit(client, "/pjecer/", VALID_ORDER, postcode="8000", city="Aarhus").status_code == 303
+    )
+    assert db.scalars(select(Submission.city)).one() == "Aarhus C"  # as the label must read
+
+
+def test_a_town_that_is_not_the_postcodes_names_the_right_one(client, db):
+    response = submit(client, "/pjecer/", VALID_ORDER, postcode="9000", city="København")
+
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Postnummer 9000 hører til Aalborg. Ret byen eller postnummeret." in html
+    assert 'href="#city"' in html and 'id="city-error"' in html
+    assert 'value="København"' in html  # as typed, beside the message
+    assert count(db) == 0
+
+
+def test_an_empty_city_is_shown_filled_in_when_the_form_comes_back(client):
+    html = submit(client, "/pjecer/", VALID_ORDER, city="", email="forkert").get_data(as_text=True)
+    assert re.search(r'id="city"[^>]*value="Ærøskøbing"', html)
 
 
 @pytest.mark.parametrize(
@@ -74,7 +111,6 @@ def test_a_typed_city_is_kept(client, db):
         ("postcode", "12a4", "Skriv et postnummer med 4 cifre"),
         ("municipality", "999", "Vælg en kommune fra listen."),
         ("municipality", "", "Vælg en kommune fra listen."),
-        ("consent", None, "Sæt kryds for at give samtykke"),
         ("quantity-kommunesamarbejde", "51", "Du kan bestille fra 0 til 50 stk."),
         ("quantity-kommunesamarbejde", "-1", "Du kan bestille fra 0 til 50 stk."),
         ("quantity-kommunesamarbejde", "mange", "Skriv antallet som et helt tal"),
@@ -112,7 +148,7 @@ def test_entered_values_are_kept_after_an_error(client):
     assert 'value="Boligselskabet Sønderå Ærø"' in html
     assert 'value="Søndergade 7, 1. sal"' in html
     assert 'value="25"' in html
-    assert '<option selected value="492">Ærø</option>' in html
+    assert '<option selected value="492">Ærø</option>' in html  # the short name, in the list
     assert "Levér gerne før jul – tak!</textarea>" in html
     assert 'value="forkert"' in html
 

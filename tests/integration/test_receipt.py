@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from intake.models import Submission
 from intake.tokens import RECEIPT_SALT
-from tests.support.helpers import VALID_HELP, receipt_token_from, submit
+from tests.support.helpers import VALID_HELP, VALID_ORDER, receipt_token_from, submit
 from tests.support.settings import TEST_SECRET
 
 
@@ -30,6 +30,31 @@ def test_the_receipt_shows_what_was_received_and_who_will_call(client, db, submi
     assert "Boligselskabet Sønderå Ærø" in html
     assert "aase.boegh@sønderå.dk" in html
     assert "Jens B. Hansen" in html and "jbh@bl.dk" in html
+
+
+def test_the_receipt_says_what_happens_next_and_when(client, db):
+    help_page = client.get(submit(client, "/opstartshjaelp/", VALID_HELP).headers["Location"])
+    text = " ".join(help_page.get_data(as_text=True).split())
+    assert "BL's kredskonsulent for Ærø Kommune kontakter dig inden for 3 arbejdsdage:" in text
+    assert '<a href="tel:+4587331062">87 33 10 62</a>' in text
+    assert "<dt>Kommune</dt><dd>Ærø Kommune</dd>" in text
+
+    order_page = client.get(submit(client, "/pjecer/", VALID_ORDER).headers["Location"])
+    text = " ".join(order_page.get_data(as_text=True).split())
+    assert "Det sker normalt inden for 5 arbejdsdage." in text
+    assert "skriv eller ring til BL's pjeceekspedition:" in text
+    assert '<a href="tel:+4533762049">33 76 20 49</a>' in text  # the pamphlet office
+    assert 'Telefon <a href="tel:+4533762040">33 76 20 40</a>' in text  # the orderer's own
+
+
+@pytest.mark.parametrize(
+    ("code", "official"), [("101", "Københavns Kommune"), ("400", "Bornholms Regionskommune")]
+)
+def test_the_receipt_names_the_municipality_officially(client, code, official):
+    location = submit(client, "/opstartshjaelp/", VALID_HELP, municipality=code)
+    html = client.get(location.headers["Location"]).get_data(as_text=True)
+    assert f"BL's kredskonsulent for {official} kontakter dig" in html
+    assert " Kommune Kommune" not in html and "København Kommune" not in html
 
 
 def test_a_tampered_token_is_404(client, submission_token):

@@ -57,7 +57,6 @@ def test_order_and_help_numbers_are_counted_apart(client, db):
         ("message", "æ" * 4001, "Skriv højst 4000 tegn.", "message"),
         ("email", "aase@", "Skriv en gyldig e-mailadresse", "email"),
         ("municipality", "411", "Vælg en kommune fra listen.", "municipality"),  # Christiansø
-        ("consent", None, "Sæt kryds for at give samtykke", "consent"),
     ],
 )
 def test_an_invalid_request_stores_nothing(client, db, field, value, message, anchor):

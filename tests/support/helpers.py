@@ -40,7 +40,6 @@ VALID_CONTACT: dict[str, Any] = {
     "role": "Forretningsfører",
     "cvr": "",
     "municipality": "492",  # Ærø
-    "consent": "y",
 }
 
 VALID_ORDER: dict[str, Any] = {

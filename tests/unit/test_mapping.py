@@ -105,6 +105,26 @@ def test_a_pamphlet_order_as_a_lead():
     }  # the external id is not a field to write: the upsert's URL names it
 
 
+@pytest.mark.parametrize(
+    ("code", "short", "official"),
+    [
+        ("101", "København", "Københavns Kommune"),
+        ("400", "Bornholm", "Bornholms Regionskommune"),
+        ("657", "Herning", "Herning Kommune"),
+    ],
+)
+def test_the_description_names_the_municipality_officially(code, short, official):
+    submission = order(municipality_code=code, municipality_name=short)
+    lead = lead_from_submission(
+        submission,
+        None,
+        external_id_field="Ext__c",
+        extra_fields={"Kommune__c": "municipality_name", "Navn__c": "municipality_official_name"},
+    )
+    assert f"Kommune: {official} ({code}), 7. kreds\n" in lead["Description"]
+    assert (lead["Kommune__c"], lead["Navn__c"]) == (short, official)  # the list's and the full
+
+
 def test_the_owner_and_extra_fields():
     lead = lead_from_submission(
         order(),

@@ -48,6 +48,39 @@ def test_clean_line(raw, expected):
 
 def test_clean_text_keeps_line_breaks_as_newlines():
     assert clean_text("Hej\r\nmed\rdig\x07") == "Hej\nmed\ndig"
+    assert clean_text("Linje\u2028to\u2029tre") == "Linje\nto\ntre"
+
+
+NFD_AA = "a\u030a"  # "å" as macOS and some phones send it: "a" + a combining ring
+
+
+@pytest.mark.parametrize("clean", [clean_line, clean_text])
+def test_text_is_stored_as_nfc(clean):
+    typed = f"S{NFD_AA}ren {NFD_AA}ge"
+    assert typed != "Såren åge"
+    assert clean(typed) == "Såren åge"
+    assert len(clean(typed)) == len("Såren åge")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("\u202eNesnah", "Nesnah"),  # RIGHT-TO-LEFT OVERRIDE: would show "hanseN"
+        ("Bo\u202dgh\u202c", "Bogh"),  # LEFT-TO-RIGHT OVERRIDE … POP DIRECTIONAL FORMATTING
+        ("\u2067Åse\u2069 Bøgh", "Åse Bøgh"),  # RIGHT-TO-LEFT ISOLATE … POP DIRECTIONAL ISOLATE
+        ("\u200fSøbo\u200e", "Søbo"),  # RIGHT-TO-LEFT and LEFT-TO-RIGHT MARK
+        ("Zero\u200bwidth\u200c\u200d", "Zerowidth"),  # zero-width space, non-joiner, joiner
+        ("\ufeffBOM", "BOM"),
+        ("Kommune\u00adsamarbejde", "Kommunesamarbejde"),  # a soft hyphen
+        ("C1\x85control\x9b", "C1 control"),  # NEL is a line break; CSI is removed
+    ],
+)
+def test_bidi_and_other_invisible_characters_are_removed(raw, expected):
+    assert clean_line(raw) == expected
+
+
+def test_a_multi_line_field_keeps_its_lines_but_not_its_bidi_controls():
+    assert clean_text("Første linje\u202e\nAnden linje") == "Første linje\nAnden linje"
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """staff sessions on the server, sign-in attempts, TOTP and recovery codes; no account lockout
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-04 20:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import intake.models
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
