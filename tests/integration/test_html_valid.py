@@ -132,6 +132,7 @@ def back_office_pages(pages: Pages, app: Flask, admin: Any, office: Any, db: Any
         "reference": order.reference,
         "slug": db.scalars(select(Pamphlet.slug)).first(),
         "public_id": db.scalars(select(HeldPost.public_id)).first(),
+        "code": order.municipality_code,
     }
     checked = set()
     for rule in app.url_map.iter_rules():
@@ -142,7 +143,15 @@ def back_office_pages(pages: Pages, app: Flask, admin: Any, office: Any, db: Any
         ):
             pages.get(admin, fill_in(rule.rule, values), follow_redirects=True)
             checked.add(rule.endpoint)
-    assert {"intake_admin.held_posts", "intake_admin.order", "intake_admin.deliveries"} <= checked
+    assert {
+        "intake_admin.held_posts",
+        "intake_admin.order",
+        "intake_admin.deliveries",
+        "intake_admin.overview",
+        "intake_admin.municipality",
+        "intake_admin.label_sheet",
+        "intake_admin.account",
+    } <= checked
     pages.get(office, "/admin/deliveries/", status=403)
     pages.get(app.test_client(), "/admin/login")
 

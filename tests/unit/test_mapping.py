@@ -118,7 +118,6 @@ def test_the_description_names_the_municipality_officially(code, short, official
     lead = lead_from_submission(
         submission,
         None,
-        external_id_field="Ext__c",
         extra_fields={"Kommune__c": "municipality_name", "Navn__c": "municipality_official_name"},
     )
     assert f"Kommune: {official} ({code}), 7. kreds\n" in lead["Description"]
