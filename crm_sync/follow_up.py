@@ -36,6 +36,12 @@ TASKS_SUBQUERY = (
 )
 
 
+# What counts as a consultant in contact: a lead Status other than these (Salesforce's default
+# for a new lead; an org's own "new" values can be added here), or a task Status among those.
+NOT_CONTACTED_LEAD_STATUSES = ("Open - Not Contacted",)
+CONTACT_TASK_STATUSES = ("In Progress", "Completed", "Waiting on someone else")
+
+
 @dataclass(frozen=True)
 class LeadFollowUp:
     """One lead as Salesforce has it now."""
