@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask import Flask
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -84,10 +85,10 @@ class FollowUpPull:
     def pull(self, engine: Engine, worker_id: str, *, force: bool = False) -> PullResult:
         """Pull if due (or `force`d) and no other worker is pulling. A Salesforce error
         propagates (crm_sync.errors) after the lease is given back; nothing is stored."""
-        watermark = self._claim(engine, worker_id, force=force)
-        if watermark is False:
+        claimed, watermark = self._claim(engine, worker_id, force=force)
+        if not claimed:
             return PullResult(False, reason="ikke tid endnu, eller en anden worker henter nu")
-        since = watermark - self.overlap if isinstance(watermark, datetime) else None
+        since = watermark - self.overlap if watermark is not None else None
         before = self.client.api_requests
         try:
             found = fetch_follow_ups(self.client, self.config.external_id_field, since)
@@ -98,9 +99,11 @@ class FollowUpPull:
 
     # -- the lease -------------------------------------------------------------------------
 
-    def _claim(self, engine: Engine, worker_id: str, *, force: bool) -> datetime | bool | None:
-        """Take the lease (False: not due, or held by another); the watermark (None: never
-        pulled, so every lead is read)."""
+    def _claim(
+        self, engine: Engine, worker_id: str, *, force: bool
+    ) -> tuple[bool, datetime | None]:
+        """Take the lease (False: not due, or held by another), and the watermark (None:
+        never pulled, so every lead is read)."""
         now = utcnow()
         with Session(engine) as session:
             dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
@@ -118,17 +121,17 @@ class FollowUpPull:
             )
             if not force:
                 if self.every is None:
-                    return False
+                    return False, None
                 last = SalesforceSync.refreshed_at
                 claim = claim.where(or_(last.is_(None), last <= now - self.every))
             if rows_matched(session, claim) != 1:
                 session.rollback()
-                return False
+                return False, None
             watermark = session.scalar(
                 select(SalesforceSync.synced_through).where(SalesforceSync.name == NAME)
             )
             session.commit()
-        return watermark
+        return True, watermark
 
     def _release(self, engine: Engine, worker_id: str) -> None:
         with Session(engine) as session:
@@ -150,7 +153,7 @@ class FollowUpPull:
         api_requests: int,
     ) -> PullResult:
         """Everything read, the watermark and the lease's release, in one transaction."""
-        table = Submission.__table__
+        table = cast(Table, Submission.__table__)
         newer = or_(
             table.c.crm_modified_at.is_(None), table.c.crm_modified_at <= bindparam("b_modified")
         )
