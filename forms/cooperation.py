@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 
+from markupsafe import Markup
 from wtforms import Field, Form, StringField, TextAreaField
 from wtforms.validators import InputRequired, ValidationError
 from wtforms.widgets import DateInput
@@ -50,10 +51,22 @@ def past_day(today: date) -> Callable[[Form, Field], None]:
     return check
 
 
+class IsoDateInput(DateInput):
+    """A date input; a value that is not YYYY-MM-DD (typed where the browser has no date
+    picker) is not put back in it, as HTML allows none: the error message says what to type."""
+
+    def __call__(self, field: Field, **kwargs: object) -> Markup:
+        try:
+            date.fromisoformat(str(field.data or ""))
+        except ValueError:
+            kwargs["value"] = ""
+        return super().__call__(field, **kwargs)
+
+
 class CooperationForm(FormFieldsOnly):
     established_on = StringField(
         "Etableret den",
-        widget=DateInput(),
+        widget=IsoDateInput(),
         filters=[clean_line],
         validators=[InputRequired("Skriv, hvornår kommunesamarbejdet blev etableret.")],
     )
