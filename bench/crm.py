@@ -36,7 +36,8 @@ emulator. Every subprocess gets this shell's environment without INTAKE_*, MAIL_
 SALESFORCE_* and GUNICORN_CMD_ARGS, plus SECRET_KEY, INTAKE_DATABASE_URL,
 INTAKE_MIN_FILL_SECONDS=0, INTAKE_WORKER_POLL_SECONDS (--poll), INTAKE_RETRY_BASE_SECONDS=0.5
 (so the retry comes in a second, not in 30), e-mail as .eml files in the temp dir, and the
-emulator's SALESFORCE_* settings (client-credentials flow).
+emulator's SALESFORCE_* settings (client-credentials flow), and INTAKE_CRM_PULL_MINUTES=0 (the
+workers do not pull; the pull is measured on its own, below).
 
 Checks, per scenario: one Lead per submission with its public id as external id and its
 e-mail, one Task per start-up request on its own lead, one CampaignMember per lead when a
@@ -158,6 +159,7 @@ def clean_environment(
         drop=("MAIL_", "SALESFORCE_"),
         INTAKE_WORKER_POLL_SECONDS=str(poll_seconds),
         INTAKE_RETRY_BASE_SECONDS="0.5",
+        INTAKE_CRM_PULL_MINUTES="0",  # the pull is measured on its own, not in the sync's count
         SALESFORCE_LOGIN_URL=emulator.url,
         SALESFORCE_CLIENT_ID=emulator.client_id,
         SALESFORCE_CLIENT_SECRET=emulator.client_secret,
@@ -643,7 +645,8 @@ def print_report(settings: dict[str, Any], results: Results, ok: bool, out: IO[s
     say(gunicorn_line(s, "wsgi:app on 127.0.0.1; e-mail to .eml files"))
     say(
         f"worker: a new `flask --app wsgi intake worker` per scenario, INTAKE_WORKER_POLL_SECONDS="
-        f"{s['poll_seconds']:g}, INTAKE_RETRY_BASE_SECONDS=0.5, SALESFORCE_MATCH_CONTACTS=1"
+        f"{s['poll_seconds']:g}, INTAKE_RETRY_BASE_SECONDS=0.5, SALESFORCE_MATCH_CONTACTS=1, "
+        "INTAKE_CRM_PULL_MINUTES=0"
     )
     say(load_line(s))
     say()

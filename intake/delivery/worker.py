@@ -87,7 +87,12 @@ class Worker:
         self.follow_up: FollowUpPull | None = (
             follow_up_pull(app, salesforce) if salesforce is not None else None
         )
-        self._next_follow_up_check = 0.0  # monotonic: when to look again whether a pull is due
+        # Monotonic: when to look whether a pull is due; the first look a minute after start
+        # (or sooner, for a shorter interval), so that a worker starts with the deliveries.
+        every = self.follow_up.every if self.follow_up is not None else None
+        self._next_follow_up_check = time.monotonic() + (
+            min(60.0, every.total_seconds()) if every is not None else 0.0
+        )
         # Claimed jobs whose outcome the database has not taken yet, by id.
         self._in_hand: dict[int, Outcome] = {}
 
@@ -99,12 +104,12 @@ class Worker:
         """Deliver until stopped, polling every INTAKE_WORKER_POLL_SECONDS when idle."""
         log.info("Worker %s started (channels: %s)", self.worker_id, ", ".join(self.channels))
         while not self._stop.is_set():
-            self.pull_follow_up_if_due()
             try:
                 tried = self.run_once()
             except SQLAlchemyError as error:
                 log.warning("Database unavailable, waiting: %s", error.__class__.__name__)
                 tried = 0
+            self.pull_follow_up_if_due()
             if not tried:
                 self._stop.wait(self.poll_seconds)
         self._settle_before_exit()

@@ -197,6 +197,10 @@ def test_the_watermark_is_the_newest_change_read_and_the_next_pull_asks_after_it
 
 def test_the_scheduled_pull_reads_again_after_an_overlap(requests_sent, app, salesforce):
     worker = Worker(app)
+    count = salesforce.api_request_count()
+    worker.pull_follow_up_if_due()  # a worker looks first a minute after it started
+    assert salesforce.api_request_count() == count
+    worker._next_follow_up_check = 0  # a minute later
     worker.pull_follow_up_if_due()  # never pulled: due
     assert "LastModifiedDate+%3E" not in salesforce.requests[-1].query  # every lead
     count = salesforce.api_request_count()
@@ -212,6 +216,7 @@ def test_the_scheduled_pull_reads_again_after_an_overlap(requests_sent, app, sal
 def test_no_scheduled_pull_when_the_setting_is_0(build_app, salesforce):
     app = build_app(INTAKE_CRM_PULL_MINUTES=0)
     worker = Worker(app)
+    worker._next_follow_up_check = 0
     worker.pull_follow_up_if_due()
     assert salesforce.api_request_count() == 0
 
