@@ -130,8 +130,13 @@ class RecordStore:
     def update(
         self, sobj: SObjectDef, record_id: str, data: Mapping[str, Any], headers: Mapping[str, str]
     ) -> None:
+        self._change(sobj, self.records[sobj.name][record_id], data)
+        self.auto_assign_headers[record_id] = header(headers, "Sforce-Auto-Assign")
+
+    def _change(self, sobj: SObjectDef, record: dict[str, Any], data: Mapping[str, Any]) -> None:
+        """An update's checks (maintenance, a converted lead, the fields), then the change,
+        with LastModifiedDate and SystemModstamp moved on."""
         self.writable()
-        record = self.records[sobj.name][record_id]
         if sobj.name == "Lead" and record.get("IsConverted"):
             raise ApiError(
                 400, [error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", [])]
@@ -139,7 +144,6 @@ class RecordStore:
         clean = self._validator.validate(sobj, data, existing=record)
         now = _now()
         record.update(clean, LastModifiedDate=now, SystemModstamp=now)
-        self.auto_assign_headers[record_id] = header(headers, "Sforce-Auto-Assign")
 
     def upsert_one(
         self,
@@ -245,14 +249,7 @@ class RecordStore:
         record = self.records[sobj.name].get(normalize_id(record_id) or "")
         if record is None:
             raise KeyError(record_id)
-        self.writable()
-        if sobj.name == "Lead" and record.get("IsConverted"):
-            raise ApiError(
-                400, [error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", [])]
-            )
-        clean = self._validator.validate(sobj, fields, existing=record)
-        now = _now()
-        record.update(clean, LastModifiedDate=now, SystemModstamp=now)
+        self._change(sobj, record, fields)
 
     def convert_lead(self, lead_id: str) -> str:
         """Convert a lead as a sales user would (convertLead): a new Account and Contact, the
