@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from simple_salesforce.format import format_soql
+
 from crm_sync.client import SalesforceClient
 from crm_sync.mapping import FOLLOW_UP_SUBJECT
 
@@ -67,12 +69,15 @@ def soql_datetime(moment: datetime) -> str:
 
 
 def follow_up_query(external_id_field: str, since: datetime | None) -> str:
-    # The field's name is the admin's setting, not anyone's input; the values are our own.
-    tasks = TASKS_SUBQUERY
-    fields = f"Id, Status, IsConverted, LastModifiedDate, {external_id_field}, {tasks}"
-    query = f"SELECT {fields} FROM Lead WHERE {external_id_field} != null"  # noqa: S608
+    """The pull's SOQL: the field's name is the admin's setting, the rest our own."""
+    query = format_soql(
+        "SELECT Id, Status, IsConverted, LastModifiedDate, {field:literal}, {tasks:literal} "
+        "FROM Lead WHERE {field:literal} != null",
+        field=external_id_field,
+        tasks=TASKS_SUBQUERY,
+    )
     if since is not None:
-        query += f" AND LastModifiedDate > {soql_datetime(since)}"
+        query += format_soql(" AND LastModifiedDate > {:literal}", soql_datetime(since))
     return query
 
 
