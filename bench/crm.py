@@ -36,13 +36,23 @@ emulator. Every subprocess gets this shell's environment without INTAKE_*, MAIL_
 SALESFORCE_* and GUNICORN_CMD_ARGS, plus SECRET_KEY, INTAKE_DATABASE_URL,
 INTAKE_MIN_FILL_SECONDS=0, INTAKE_WORKER_POLL_SECONDS (--poll), INTAKE_RETRY_BASE_SECONDS=0.5
 (so the retry comes in a second, not in 30), e-mail as .eml files in the temp dir, and the
-emulator's SALESFORCE_* settings (client-credentials flow).
+emulator's SALESFORCE_* settings (client-credentials flow), and INTAKE_CRM_PULL_MINUTES=0 (the
+workers do not pull; the pull is measured on its own, below).
 
 Checks, per scenario: one Lead per submission with its public id as external id and its
 e-mail, one Task per start-up request on its own lead, one CampaignMember per lead when a
 campaign is set, every submission linked to its lead, every Salesforce job done, the worker's
 own count of API requests equal to the emulator's; and the goals above. Exit status 0 when
 every check passes, 1 otherwise, 2 when the benchmark could not run, 130 when interrupted.
+
+Then the follow-up pull (`flask --app wsgi intake crm pull`, issue 16): for each count in
+--pull (1000,2500), the emulator is emptied and given that many leads changed by a consultant
+(Status "Working - Contacted", a follow-up task "In Progress" each), their external ids the
+stored submissions' public ids (the rest from another database); the command is run and its
+API requests counted. The goal: one query, paged by Salesforce at 2,000 records a batch (a
+lead and its task are two), so ⌈N / 1,000⌉ requests: 1 for 1,000, 3 for 2,500; every lead
+read, every matching submission updated. `--only-pull` skips the sync scenarios (and
+gunicorn): the pull alone, over leads that match no submission.
 
 It is a benchmark, not a test: the client, the emulator, gunicorn and the worker share the
 machine's cores, so compare timings on one machine (the request counts do not depend on it).
@@ -56,6 +66,7 @@ import argparse
 import math
 import os
 import re
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -69,6 +80,7 @@ import requests
 from sqlalchemy import text
 
 from bench.common import (
+    REPO,
     STALL_TIMEOUT,
     BenchError,
     Distribution,
@@ -147,6 +159,7 @@ def clean_environment(
         drop=("MAIL_", "SALESFORCE_"),
         INTAKE_WORKER_POLL_SECONDS=str(poll_seconds),
         INTAKE_RETRY_BASE_SECONDS="0.5",
+        INTAKE_CRM_PULL_MINUTES="0",  # the pull is measured on its own, not in the sync's count
         SALESFORCE_LOGIN_URL=emulator.url,
         SALESFORCE_CLIENT_ID=emulator.client_id,
         SALESFORCE_CLIENT_SECRET=emulator.client_secret,
@@ -260,6 +273,86 @@ class Outbox(Tables):
                 for public_id, kind, email, salesforce_id, status in rows
             ]
 
+    def public_ids(self) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(text("SELECT public_id FROM intake_submissions ORDER BY id"))
+            return [str(public_id) for (public_id,) in rows]
+
+
+# --- The follow-up pull ---------------------------------------------------------------------
+
+PULLED = re.compile(r"Read (\d+) changed lead\(s\), updated (\d+) request\(s\) with (\d+) API")
+EXTERNAL_ID = "Intake_Submission_Id__c"
+
+
+@dataclass
+class Pull:
+    """One `intake crm pull` over `changed` leads a consultant changed."""
+
+    changed: int
+    matching: int  # of them, leads of this database's submissions
+    api_requests: int = 0  # what the emulator counted
+    reported: tuple[int, int, int] | None = None  # the command's read, updated, API requests
+    seconds: float = float("nan")
+    endpoints: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def goal(self) -> int:
+        return math.ceil(self.changed / 1000)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def run_pull(
+    env: dict[str, str], emulator: SalesforceEmulator, outbox: Outbox, changed: int
+) -> Pull:
+    """Give the emulator `changed` leads a consultant has contacted, then pull once."""
+    emulator.reset()
+    public_ids = outbox.public_ids()
+    pull = Pull(changed, min(changed, len(public_ids)))
+    for n in range(changed):
+        external_id = public_ids[n] if n < len(public_ids) else f"elsewhere-{n:06d}"
+        lead = emulator.add_record(
+            "Lead",
+            {
+                "LastName": f"Bench {n}",
+                "Company": "Boligselskabet Bænkeprøven",
+                "Status": "Working - Contacted",
+                EXTERNAL_ID: external_id,
+            },
+        )
+        emulator.add_record(
+            "Task", {"WhoId": lead, "Subject": f"Følg op på bench {n}", "Status": "In Progress"}
+        )
+    before = len(emulator.requests)
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "intake", "crm", "pull"]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    pull.seconds = time.perf_counter() - started
+    calls = emulator.requests[before:]
+    pull.api_requests = len(calls)
+    pull.endpoints = dict(Counter(endpoint(call.method, call.path) for call in calls))
+    found = PULLED.search(done.stdout)
+    if done.returncode != 0 or found is None:
+        pull.failures.append(f"the command failed ({done.returncode}): {done.stderr[-500:]}")
+        return pull
+    pull.reported = (int(found[1]), int(found[2]), int(found[3]))
+    read, updated, reported = pull.reported
+    if read != changed:
+        pull.failures.append(f"read {read} leads, not {changed}")
+    if updated != pull.matching:
+        pull.failures.append(f"updated {updated} submissions, not {pull.matching}")
+    if reported != pull.api_requests:
+        pull.failures.append(
+            f"the command counted {reported} requests, the emulator {pull.api_requests}"
+        )
+    if pull.api_requests > pull.goal:
+        pull.failures.append(f"{pull.api_requests} API requests, more than the goal {pull.goal}")
+    return pull
+
 
 # --- The client ---------------------------------------------------------------------------
 
@@ -367,6 +460,7 @@ class Scenario:
 @dataclass
 class Results:
     scenarios: list[Scenario] = field(default_factory=list)
+    pulls: list[Pull] = field(default_factory=list)
     outbox: dict[str, int] = field(default_factory=dict)
     eml_files: int = 0
 
@@ -551,7 +645,8 @@ def print_report(settings: dict[str, Any], results: Results, ok: bool, out: IO[s
     say(gunicorn_line(s, "wsgi:app on 127.0.0.1; e-mail to .eml files"))
     say(
         f"worker: a new `flask --app wsgi intake worker` per scenario, INTAKE_WORKER_POLL_SECONDS="
-        f"{s['poll_seconds']:g}, INTAKE_RETRY_BASE_SECONDS=0.5, SALESFORCE_MATCH_CONTACTS=1"
+        f"{s['poll_seconds']:g}, INTAKE_RETRY_BASE_SECONDS=0.5, SALESFORCE_MATCH_CONTACTS=1, "
+        "INTAKE_CRM_PULL_MINUTES=0"
     )
     say(load_line(s))
     say()
@@ -596,6 +691,20 @@ def print_report(settings: dict[str, Any], results: Results, ok: bool, out: IO[s
                 say(f"   ! {problem}")
         for failure in scenario.failures[:5]:
             say(f"   ! {failure}")
+    if results.pulls:
+        say()
+        say("The follow-up pull (`intake crm pull`): one SOQL query, Lead with its Tasks, paged")
+        say("by Salesforce at 2,000 records a batch (a lead and its task: two); goal ⌈N/1,000⌉")
+        for p in results.pulls:
+            read = f"{p.reported[0]} read, {p.reported[1]} updated" if p.reported else "failed"
+            say(
+                f"   {p.changed:>6} changed leads ({p.matching} of this database's): "
+                f"{p.api_requests} API request(s) (goal {p.goal}); {read}; "
+                f"{p.seconds:.2f} s for the whole command"
+            )
+            say(f"          {describe_endpoints(p.endpoints)}")
+            for failure in p.failures[:5]:
+                say(f"   ! {failure}")
     say()
     outbox = ", ".join(f"{k} {v}" for k, v in results.outbox.items()) or "(not read)"
     say(f"outbox after the run: {outbox}; .eml files written: {results.eml_files}")
@@ -617,18 +726,22 @@ def benchmark(args: argparse.Namespace) -> int:
                 migrate(env)
                 outbox = Outbox(database_url)
                 try:
-                    gunicorn = Gunicorn.start(
-                        "wsgi:app", args.workers, args.threads, env, tmp / "gunicorn.log"
-                    )
-                    gunicorn.wait_until_answering("/pjecer/")
-                    for org in ORGS:
-                        common = (args, env, emulator, outbox, gunicorn, tmp, org)
-                        results.scenarios.append(run_single(*common))
-                        results.scenarios.append(run_burst(*common, fail_first=False))
-                        results.scenarios.append(run_burst(*common, fail_first=True))
+                    if not args.only_pull:
+                        gunicorn = Gunicorn.start(
+                            "wsgi:app", args.workers, args.threads, env, tmp / "gunicorn.log"
+                        )
+                        gunicorn.wait_until_answering("/pjecer/")
+                        for org in ORGS:
+                            common = (args, env, emulator, outbox, gunicorn, tmp, org)
+                            results.scenarios.append(run_single(*common))
+                            results.scenarios.append(run_burst(*common, fail_first=False))
+                            results.scenarios.append(run_burst(*common, fail_first=True))
                 finally:
                     if gunicorn is not None:
                         gunicorn.stop()
+                for changed in args.pull:
+                    progress(f"pull over {changed} changed leads")
+                    results.pulls.append(run_pull(env, emulator, outbox, changed))
                 results.outbox = outbox.outbox_counts()
                 results.eml_files = sum(1 for _ in (tmp / "mail").rglob("*.eml"))
                 emulator_url = emulator.url
@@ -637,15 +750,23 @@ def benchmark(args: argparse.Namespace) -> int:
                 outbox.close()
             emulator.stop()
 
-    per_org = args.single + 2 * args.burst
+    per_org = 0 if args.only_pull else args.single + 2 * args.burst
     submissions = per_org * len(ORGS)
-    emails = len(ORGS) * (
-        sum(EMAILS_PER_KIND[kind_of(i)] for i in range(args.single))
-        + 2 * sum(EMAILS_PER_KIND[kind_of(i)] for i in range(args.burst))
+    emails = (
+        0
+        if args.only_pull
+        else len(ORGS)
+        * (
+            sum(EMAILS_PER_KIND[kind_of(i)] for i in range(args.single))
+            + 2 * sum(EMAILS_PER_KIND[kind_of(i)] for i in range(args.burst))
+        )
     )
-    outbox_ok = results.outbox == {"email/done": emails, "salesforce/done": submissions}
-    ok = bool(results.scenarios) and all(s.ok for s in results.scenarios) and outbox_ok
-    ok = ok and results.eml_files == emails
+    expected_outbox = (
+        {} if args.only_pull else {"email/done": emails, "salesforce/done": submissions}
+    )
+    outbox_ok = results.outbox == expected_outbox
+    ok = (bool(results.scenarios) or args.only_pull) and all(s.ok for s in results.scenarios)
+    ok = ok and outbox_ok and results.eml_files == emails and all(p.ok for p in results.pulls)
     settings = {
         **machine_settings(),
         "simple_salesforce": version("simple-salesforce"),
@@ -658,12 +779,14 @@ def benchmark(args: argparse.Namespace) -> int:
         "burst": args.burst,
         "concurrency": args.concurrency,
         "load_before": load_before,
+        "only_pull": args.only_pull,
     }
     print_report(settings, results, ok, sys.stdout)
-    figures = {
+    figures: dict[str, Any] = {
         org.name: {name: getattr(results.of(org.name, name), "figure", None) for name in GOALS}
         for org in ORGS
     }
+    figures["pull"] = {str(p.changed): p.api_requests for p in results.pulls}
     return finish(
         started, args.json, ok, settings=settings, results=asdict(results), figures=figures
     )
@@ -680,8 +803,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--concurrency", type=positive, default=4, help="client threads queueing a burst (4)"
     )
+    parser.add_argument(
+        "--pull",
+        type=counts,
+        default=[1000, 2500],
+        help="changed leads for each follow-up pull, comma-separated (1000,2500)",
+    )
+    parser.add_argument(
+        "--only-pull", action="store_true", help="only the follow-up pulls, no sync scenarios"
+    )
     add_database_and_json_options(parser)
     return parser.parse_args(argv)
+
+
+def counts(text_value: str) -> list[int]:
+    try:
+        values = [int(part) for part in text_value.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("whole numbers, comma-separated, e.g. 1000,2500") from None
+    if not values or any(value < 1 for value in values):
+        raise argparse.ArgumentTypeError("whole numbers above 0, e.g. 1000,2500")
+    return values
 
 
 def main(argv: list[str] | None = None) -> int:

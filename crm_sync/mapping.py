@@ -164,9 +164,13 @@ def working_days_after(start: date, days: int) -> date:
     return current
 
 
+# How every follow-up task's subject begins (crm_sync.follow_up reads it back by this).
+FOLLOW_UP_SUBJECT = "Følg op på "
+
+
 def task_subject(submission: Submission) -> str:
     """The follow-up task's subject; it names the reference, so a retry can find the task."""
-    return cut(f"Følg op på {submission.reference}: {submission.organisation}", 255)
+    return cut(f"{FOLLOW_UP_SUBJECT}{submission.reference}: {submission.organisation}", 255)
 
 
 def task_for(

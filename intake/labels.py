@@ -37,6 +37,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "salesforce_lead_deleted": "Lead slettet i Salesforce",
     "salesforce_lead_kept": "Lead ikke slettet (konverteret)",
     "salesforce_no_lead": "Intet lead at slette i Salesforce",
+    "cooperation_recorded": "Kommunesamarbejde registreret",
+    "cooperation_removed": "Registreret kommunesamarbejde fjernet",
 }
 
 JOB_KINDS: dict[JobKind, str] = {
@@ -78,6 +80,7 @@ STAFF_ROLES: dict[StaffRole, str] = {
 # follows "31 af 98 kommuner …" (intake.backoffice.coverage.Stage).
 COVERAGE_STAGES: dict[str, str] = {
     "cooperation": "har et kommunesamarbejde",
+    "contact": "er i kontakt med en konsulent",
     "startup": "har bedt om opstartshjælp",
     "ordered": "har bestilt pjecer",
     "nothing": "har ikke henvendt sig endnu",
@@ -90,4 +93,20 @@ SIGN_IN_OUTCOMES: dict[SignInOutcome, str] = {
     SignInOutcome.WRONG_PASSWORD: "Forkert adgangskode",
     SignInOutcome.WRONG_CODE: "Forkert kode fra godkendelsesappen",
     SignInOutcome.THROTTLED: "Afvist efter for mange forkerte forsøg",
+}
+
+# Salesforce's own values, as the back office shows a request's follow-up (an org's own values
+# are shown as Salesforce has them).
+SALESFORCE_LEAD_STATUSES: dict[str, str] = {
+    "Open - Not Contacted": "Åben – ikke kontaktet endnu",
+    "Working - Contacted": "I gang – kontaktet",
+    "Closed - Converted": "Lukket – konverteret",
+    "Closed - Not Converted": "Lukket – ikke konverteret",
+}
+SALESFORCE_TASK_STATUSES: dict[str, str] = {
+    "Not Started": "Ikke startet",
+    "In Progress": "I gang",
+    "Completed": "Udført",
+    "Waiting on someone else": "Venter på en anden",
+    "Deferred": "Udsat",
 }

@@ -6,7 +6,7 @@ Table names carry an `intake_` prefix so the plugin can share a host site's data
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -182,6 +182,14 @@ class Submission(Base):
     salesforce_id: Mapped[str | None] = mapped_column(String(18), default=None)
     salesforce_object: Mapped[str | None] = mapped_column(String(20), default=None)
     salesforce_url: Mapped[str | None] = mapped_column(String(255), default=None)
+
+    # The follow-up in Salesforce, as the last pull read it (intake.delivery.follow_up): the
+    # lead's Status and whether it was converted, its follow-up task's Status, and the lead's
+    # LastModifiedDate that reading is as of. None: not read yet.
+    crm_lead_status: Mapped[str | None] = mapped_column(String(40), default=None)
+    crm_converted: Mapped[bool] = mapped_column(default=False)
+    crm_task_status: Mapped[str | None] = mapped_column(String(40), default=None)
+    crm_modified_at: Mapped[datetime | None] = mapped_column(default=None)
 
     # Set when the personal fields were blanked (intake.privacy.anonymise): by `intake purge`
     # after INTAKE_RETENTION_DAYS, or by `intake person erase`.
@@ -413,3 +421,21 @@ class SalesforceSync(Base):
     synced_through: Mapped[datetime | None] = mapped_column(default=None)
     refreshed_at: Mapped[datetime | None] = mapped_column(default=None)
     key_id: Mapped[str] = mapped_column(String(16), default="")
+    # A lease, for a copy that one worker at a time brings up to date ("LeadFollowUp"): who
+    # holds it, until when (a worker that died lets go when it runs out).
+    leased_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    leased_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class MunicipalCooperation(Base):
+    """A municipal cooperation that staff recorded by hand for a municipality (on
+    /admin/municipalities/<code>): since when, a note, who recorded it. One per municipality;
+    recording again replaces it, and every change is in the audit log."""
+
+    __tablename__ = "intake_municipal_cooperations"
+
+    municipality_code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    established_on: Mapped[date]
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(254))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -117,6 +117,9 @@ SETTINGS: dict[str, tuple[Any, Callable[[str], Any]]] = {
     # A Salesforce fault that may pass is retried for as long as it lasts, never dead: backoff
     # from INTAKE_RETRY_BASE_SECONDS doubling up to this
     "SALESFORCE_RETRY_MAX_SECONDS": (900.0, float),
+    # How often the worker reads the follow-up back from Salesforce (intake.delivery.follow_up):
+    # lead Status, IsConverted, task Status; 0: never (`intake crm pull` still does, on demand)
+    "INTAKE_CRM_PULL_MINUTES": (60.0, float),
     # Flask-Mail's own settings that BL Intake gives a default (the rest keep Flask-Mail's).
     "MAIL_SERVER": (None, _optional_str),  # None: write .eml files to INTAKE_MAIL_DIR
     "MAIL_PORT": (25, int),

@@ -25,7 +25,10 @@ implements:
   ``composite/sobjects/{T}/{ExtField}`` upsert; ≤200 records, at most 10 chunks of one type
   (``EXCEEDED_MAX_TYPES_LIMIT``), ``allOrNone`` with ``ALL_OR_NONE_OPERATION_ROLLED_BACK``).
 * ``query/`` and ``queryAll/`` (deleted records too) with the SOQL subset of
-  ``crm_sync.emulator.soql``; ``limits/``.
+  ``crm_sync.emulator.soql``, parent-to-child subqueries (``(SELECT … FROM Tasks)`` on Lead)
+  and paging as Salesforce does it (2,000 records a batch, children counted,
+  ``nextRecordsUrl`` answered by ``query/<locator>``; ``Sforce-Query-Options: batchSize``);
+  ``limits/``.
 * Validation as Salesforce answers it: ``INVALID_FIELD``, ``STRING_TOO_LONG`` (lengths in
   characters), ``REQUIRED_FIELD_MISSING``, ``INVALID_EMAIL_ADDRESS``, ``MALFORMED_ID``,
   ``INVALID_CROSS_REFERENCE_KEY``, ``INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST``,
@@ -47,7 +50,8 @@ implements:
   ``delay_next`` (does the work, then answers late).
 * Inspection without auth: ``GET /_emulator/records`` and ``GET /_emulator/requests`` (JSON);
   control for other processes: ``POST /_emulator/reset``, ``POST /_emulator/faults``,
-  ``POST /_emulator/leads/{id}/convert``, ``GET``/``POST /_emulator/org``,
+  ``POST /_emulator/leads/{id}/convert``, ``POST /_emulator/records/{Type}/{id}`` (a sales
+  user's edit, ``edit_record``: a lead's or a task's Status), ``GET``/``POST /_emulator/org``,
   ``POST /_emulator/validation-rules``, ``POST /_emulator/clock``.
 
 Run it alone with ``python -m crm_sync.emulator [--port 8443] [--state-dir DIR]

@@ -31,7 +31,7 @@ from crm_sync.emulator.composite import Composite
 from crm_sync.emulator.errors import ApiError, error, not_found
 from crm_sync.emulator.faults import Faults
 from crm_sync.emulator.oauth import OAuth
-from crm_sync.emulator.query import run_query
+from crm_sync.emulator.query import Cursors, more, run_query
 from crm_sync.emulator.records import RecordStore
 from crm_sync.emulator.sobject_collections import Collections
 from crm_sync.emulator.sobjects import SObjects
@@ -87,6 +87,7 @@ class RestApi:
         self._sobjects = SObjects(store)
         self._composite = Composite(store, self.dispatch)
         self._collections = Collections(store)
+        self.cursors = Cursors()  # query locators of results not read to the end
         self._window: deque[float] = deque()  # when the counted requests of the window came
         self.clock_offset = 0.0  # seconds the emulator's clock is ahead (advance_clock)
 
@@ -94,6 +95,7 @@ class RestApi:
         """Forget the request log and the allowance's window."""
         self.requests.clear()
         self._window.clear()
+        self.cursors.clear()
 
     def usage(self) -> int:
         """API requests counted in the last 24 hours, by the emulator's clock."""
@@ -189,10 +191,15 @@ class RestApi:
             call.allow("GET")
             return run_query(
                 self._store,
+                self.cursors,
                 call.version,
                 call.query.get("q", ""),
                 include_deleted=head == "queryAll",
+                headers=call.headers,
             )
+        if head in ("query", "queryAll") and len(rest) == 2:
+            call.allow("GET")
+            return more(self.cursors, call.version, rest[1])
         if head == "composite" and len(rest) == 1:
             call.allow("POST")
             if not call.top:

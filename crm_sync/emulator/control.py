@@ -7,6 +7,8 @@
   "too_many_requests" | "delay" | "clear", "n": …, "status": …, "error_code": …, "message": …,
   "seconds": …, "retry_after": …}``;
 * ``POST /_emulator/leads/{id}/convert``: convert a lead as a sales user would;
+* ``POST /_emulator/records/{Type}/{id}``: ``{"Status": …}`` changes a record's fields as a
+  sales user would (a lead's or a task's Status; LastModifiedDate moves on);
 * ``GET``/``POST /_emulator/org``: the org's settings; post any of ``{"duplicate_rule":
   "alert" | "block" | null, "maintenance": true | false, "daily_api_limit": n}``;
 * ``POST /_emulator/validation-rules``: ``{"sobject", "name", "field", "message",
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from crm_sync.emulator.calls import json_response, split_path
-from crm_sync.emulator.errors import error
+from crm_sync.emulator.errors import ApiError, error
 from crm_sync.emulator.org import DuplicateRuleAction, ValidationRule
 
 if TYPE_CHECKING:
@@ -50,6 +52,8 @@ def control_page(emulator: SalesforceEmulator, request: Request, raw_path: str) 
         except KeyError:
             return json_response(404, [error("NOT_FOUND", "no such lead")])
     spec = request.get_json(silent=True) or {}
+    if request.method == "POST" and len(parts) == 3 and parts[0] == "records":
+        return _edit(emulator, parts[1], parts[2], spec)
     if parts == ["org"] and request.method in ("GET", "POST"):
         if request.method == "POST":
             try:
@@ -74,6 +78,20 @@ def control_page(emulator: SalesforceEmulator, request: Request, raw_path: str) 
         emulator.advance_clock(float(spec.get("advance_seconds", 0)))
         return json_response(204, None)
     return json_response(404, [error("NOT_FOUND", "Not found")])
+
+
+def _edit(
+    emulator: SalesforceEmulator, sobject: str, record_id: str, fields: Mapping[str, Any]
+) -> Response:
+    if not isinstance(fields, Mapping) or not fields:
+        return json_response(400, [error("INVALID_INPUT", "give the fields to change")])
+    try:
+        emulator.edit_record(sobject, record_id, fields)
+    except KeyError:
+        return json_response(404, [error("NOT_FOUND", f"no such {sobject}")])
+    except ApiError as exc:
+        return json_response(exc.status, exc.errors)
+    return json_response(204, None)
 
 
 def _org(emulator: SalesforceEmulator) -> dict[str, Any]:

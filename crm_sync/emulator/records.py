@@ -104,10 +104,9 @@ class RecordStore:
         record_id = with_checksum(f"{sobj.key_prefix}Em{next(self._ids):010d}")
         now = _now()
         record: dict[str, Any] = {f: d.default for f, d in sobj.fields.items()}
-        record.update(data)
-        record.update(
-            Id=record_id, CreatedDate=now, LastModifiedDate=now, SystemModstamp=now, IsDeleted=False
-        )
+        record.update(CreatedDate=now, LastModifiedDate=now, SystemModstamp=now, IsDeleted=False)
+        record.update(data)  # a seeded record may name its own dates (add_unchecked)
+        record["Id"] = record_id
         self.records[sobj.name][record_id] = record
         return record_id
 
@@ -131,8 +130,13 @@ class RecordStore:
     def update(
         self, sobj: SObjectDef, record_id: str, data: Mapping[str, Any], headers: Mapping[str, str]
     ) -> None:
+        self._change(sobj, self.records[sobj.name][record_id], data)
+        self.auto_assign_headers[record_id] = header(headers, "Sforce-Auto-Assign")
+
+    def _change(self, sobj: SObjectDef, record: dict[str, Any], data: Mapping[str, Any]) -> None:
+        """An update's checks (maintenance, a converted lead, the fields), then the change,
+        with LastModifiedDate and SystemModstamp moved on."""
         self.writable()
-        record = self.records[sobj.name][record_id]
         if sobj.name == "Lead" and record.get("IsConverted"):
             raise ApiError(
                 400, [error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", [])]
@@ -140,7 +144,6 @@ class RecordStore:
         clean = self._validator.validate(sobj, data, existing=record)
         now = _now()
         record.update(clean, LastModifiedDate=now, SystemModstamp=now)
-        self.auto_assign_headers[record_id] = header(headers, "Sforce-Auto-Assign")
 
     def upsert_one(
         self,
@@ -237,6 +240,16 @@ class RecordStore:
         )
         for record in (*self.records[sobj.name].values(), *self.deleted[sobj.name].values()):
             record.setdefault(name, None)
+
+    def edit(self, sobject: str, record_id: str, fields: Mapping[str, Any]) -> None:
+        """Change fields as a sales user does in Salesforce's own pages (a lead's Status, a
+        task's Status): picklist values checked, LastModifiedDate and SystemModstamp moved on;
+        a converted lead is read-only. KeyError: no such record; ApiError: a bad change."""
+        sobj = self.sobject(sobject)
+        record = self.records[sobj.name].get(normalize_id(record_id) or "")
+        if record is None:
+            raise KeyError(record_id)
+        self._change(sobj, record, fields)
 
     def convert_lead(self, lead_id: str) -> str:
         """Convert a lead as a sales user would (convertLead): a new Account and Contact, the

@@ -256,6 +256,13 @@ class SalesforceEmulator:
         with self._lock:
             return self._store.convert_lead(lead_id)
 
+    def edit_record(self, sobject: str, record_id: str, fields: Mapping[str, Any]) -> None:
+        """Change a record as a sales user would (``edit_record("Lead", id, {"Status":
+        "Working - Contacted"})``, a task's Status): LastModifiedDate moves on. KeyError for
+        an unknown record; ApiError (errors.py) for a change Salesforce would refuse."""
+        with self._lock:
+            self._store.edit(sobject, record_id, fields)
+
     def reset(self) -> None:
         """Forget records, added fields, the request log, the daily usage and pending faults,
         and put back the org's settings and daily limit the emulator started with (issued

@@ -2,11 +2,14 @@
 
 Grammar (keywords are case-insensitive)::
 
-    SELECT COUNT() | field {, field}
+    SELECT COUNT() | item {, item}
     FROM SObject
     [WHERE condition {AND condition}]
     [ORDER BY field [ASC | DESC] [NULLS FIRST | NULLS LAST]]
     [LIMIT n]
+
+    item      := field | ( subquery )
+    subquery  := SELECT field {, field} FROM ChildRelationship [WHERE …] [ORDER BY …] [LIMIT n]
 
     condition := field = literal | field != literal | field <> literal
                | field < literal | field <= literal | field > literal | field >= literal
@@ -19,8 +22,11 @@ String literals take Salesforce's backslash escapes (``\\'``, ``\\\\``, ``\\n``,
 LIKE patterns, ``\\%`` and ``\\_``), which is what ``simple_salesforce.format_soql`` produces.
 Text comparisons are case-insensitive, as in SOQL; dateTime literals compare with the
 stored dateTime values (``SystemModstamp >= 2026-11-25T14:47:31Z``, what an incremental sync
-asks). Anything else (OR, parentheses, relationship fields, date literals such as TODAY,
-sub-queries) raises ``SoqlError("MALFORMED_QUERY", …)``.
+asks). A parent-to-child subquery in the SELECT list names a child relationship (``Tasks`` on
+Lead) and takes the same clauses, one level deep, as SOQL allows in a relationship query (the
+emulator resolves the relationship). Anything else (OR, parentheses in WHERE, relationship
+fields with a dot, date literals such as TODAY, semi-joins) raises
+``SoqlError("MALFORMED_QUERY", …)``.
 The parser knows nothing about objects or fields: the emulator resolves the names.
 """
 
@@ -32,7 +38,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Condition", "OrderBy", "Query", "SoqlError", "compare", "parse", "parse_datetime"]
+__all__ = [
+    "Condition",
+    "OrderBy",
+    "Query",
+    "SoqlError",
+    "SubQuery",
+    "compare",
+    "parse",
+    "parse_datetime",
+]
 
 _ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
 _TOKEN = re.compile(
@@ -75,6 +90,17 @@ class OrderBy:
 
 
 @dataclass(frozen=True)
+class SubQuery:
+    """``(SELECT fields FROM Relationship …)``: a record's children, by relationship name."""
+
+    relationship: str
+    fields: tuple[str, ...]
+    where: tuple[Condition, ...]
+    order_by: OrderBy | None
+    limit: int | None
+
+
+@dataclass(frozen=True)
 class Query:
     sobject: str
     fields: tuple[str, ...]  # empty for COUNT()
@@ -82,6 +108,7 @@ class Query:
     where: tuple[Condition, ...]
     order_by: OrderBy | None
     limit: int | None
+    subqueries: tuple[SubQuery, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -226,16 +253,45 @@ class _Parser:
     def parse(self) -> Query:
         self.expect_keyword("SELECT")
         fields: list[str] = []
+        subqueries: list[SubQuery] = []
         count = self.keyword("COUNT")
         if count:
             self.expect("(")
             self.expect(")")
         else:
-            fields.append(self.field())
+            self.select_item(fields, subqueries)
             while self.comma():
-                fields.append(self.field())
+                self.select_item(fields, subqueries)
         self.expect_keyword("FROM")
         sobject = self.field()
+        where, order_by, limit = self.clauses()
+        leftover = self.peek()
+        if leftover is not None:
+            raise SoqlError(f"unexpected token: '{leftover.text}' (the emulator supports a subset)")
+        return Query(sobject, tuple(fields), count, where, order_by, limit, tuple(subqueries))
+
+    def select_item(self, fields: list[str], subqueries: list[SubQuery]) -> None:
+        """A field, or a parenthesised parent-to-child subquery."""
+        token = self.peek()
+        if token is None or token.text != "(":
+            fields.append(self.field())
+            return
+        self.next()
+        self.expect_keyword("SELECT")
+        names = [self.field()]
+        while self.comma():
+            token = self.peek()
+            if token is not None and token.text == "(":
+                raise SoqlError("the emulator supports one level of subqueries")
+            names.append(self.field())
+        self.expect_keyword("FROM")
+        relationship = self.field()
+        where, order_by, limit = self.clauses()
+        self.expect(")")
+        subqueries.append(SubQuery(relationship, tuple(names), where, order_by, limit))
+
+    def clauses(self) -> tuple[tuple[Condition, ...], OrderBy | None, int | None]:
+        """[WHERE …] [ORDER BY …] [LIMIT n]."""
         where: list[Condition] = []
         if self.keyword("WHERE"):
             where.append(self.condition())
@@ -257,10 +313,7 @@ class _Parser:
             if token.kind != "number" or not token.text.isdigit():
                 raise SoqlError(f"LIMIT needs a whole number, found '{token.text}'")
             limit = int(token.text)
-        leftover = self.peek()
-        if leftover is not None:
-            raise SoqlError(f"unexpected token: '{leftover.text}' (the emulator supports a subset)")
-        return Query(sobject, tuple(fields), count, tuple(where), order_by, limit)
+        return tuple(where), order_by, limit
 
 
 def parse(soql: str) -> Query:

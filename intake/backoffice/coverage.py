@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from crm_sync.follow_up import CONTACT_TASK_STATUSES, NOT_CONTACTED_LEAD_STATUSES
 from intake.labels import COVERAGE_STAGES
-from intake.models import OrderStatus, Submission, SubmissionKind
+from intake.models import MunicipalCooperation, OrderStatus, Submission, SubmissionKind
 from intake.routing.model import Municipality
 from intake.timefmt import DANISH_TIME
 
@@ -126,10 +127,13 @@ def requests_per_kreds(session: Session, starts: datetime, ends: datetime) -> di
 class Stage(enum.Enum):
     """How far a municipality has come towards BL's aim, a municipal cooperation: the stages,
     strongest first. `Signals.stage` is the one place that decides a municipality's stage;
-    a new stage (say, from what the CRM knows) is a member here, a rule there, a label in
-    intake.labels.COVERAGE_STAGES and a colour in coverage_map.STAGE_COLOURS."""
+    a new stage is a member here, a rule there, a label in intake.labels.COVERAGE_STAGES and a
+    colour in coverage_map.STAGE_COLOURS."""
 
-    COOPERATION = "cooperation"  # a start-up request said a cooperation exists already
+    # Established: a start-up request said one exists, a consultant converted a lead of the
+    # municipality's in Salesforce, or staff recorded it by hand.
+    COOPERATION = "cooperation"
+    CONTACT = "contact"  # a consultant is in contact (a lead's or a task's Status says so)
     STARTUP = "startup"  # asked for start-up help
     ORDERED = "ordered"  # ordered pamphlets (an order not cancelled)
     NOTHING = "nothing"
@@ -148,11 +152,20 @@ class Signals:
     startup_requests: int = 0
     latest_startup: datetime | None = None
     orders: int = 0  # pamphlet orders that were not cancelled
+    converted: bool = False  # a lead of the municipality's was converted in Salesforce
+    contacted: bool = False  # a consultant is in contact (crm_sync.follow_up's rule)
+    recorded: bool = False  # staff recorded a cooperation by hand (MunicipalCooperation)
+
+    @property
+    def established(self) -> bool:
+        return self.cooperation or self.converted or self.recorded
 
     @property
     def stage(self) -> Stage:
-        if self.cooperation:
+        if self.established:
             return Stage.COOPERATION
+        if self.contacted:
+            return Stage.CONTACT
         if self.startup_requests:
             return Stage.STARTUP
         if self.orders:
@@ -161,30 +174,48 @@ class Signals:
 
 
 def signals_by_municipality(session: Session, code: str | None = None) -> dict[str, Signals]:
-    """One GROUP BY over all submissions (or one municipality's): the signals of every
-    municipality with a request."""
+    """One GROUP BY over all submissions (or one municipality's), and the cooperations staff
+    recorded: the signals of every municipality with either."""
     startup = Submission.kind == SubmissionKind.STARTUP_HELP
     live_order = and_(
         Submission.kind == SubmissionKind.PAMPHLET_ORDER,
         or_(Submission.order_status.is_(None), Submission.order_status != OrderStatus.CANCELLED),
     )
     said_yes = and_(startup, Submission.existing_cooperation == "yes")
+    contacted = or_(
+        and_(
+            Submission.crm_lead_status.is_not(None),
+            Submission.crm_lead_status.not_in(NOT_CONTACTED_LEAD_STATUSES),
+        ),
+        Submission.crm_task_status.in_(CONTACT_TASK_STATUSES),
+    )
     query = select(
         Submission.municipality_code,
         func.count(case((said_yes, 1))),
         func.count(case((startup, 1))),
         func.max(case((startup, Submission.created_at))),
         func.count(case((live_order, 1))),
+        func.count(case((Submission.crm_converted.is_(True), 1))),
+        func.count(case((contacted, 1))),
     ).group_by(Submission.municipality_code)
+    recorded = select(MunicipalCooperation.municipality_code)
     if code is not None:
         query = query.where(Submission.municipality_code == code)
-    rows = session.execute(query)
-    return {
+        recorded = recorded.where(MunicipalCooperation.municipality_code == code)
+    signals = {
         code: Signals(
-            cooperation=yes > 0, startup_requests=asked, latest_startup=latest, orders=orders
+            cooperation=yes > 0,
+            startup_requests=asked,
+            latest_startup=latest,
+            orders=orders,
+            converted=converted > 0,
+            contacted=in_contact > 0,
         )
-        for code, yes, asked, latest, orders in rows
+        for code, yes, asked, latest, orders, converted, in_contact in session.execute(query)
     }
+    for found in session.scalars(recorded):
+        signals[found] = replace(signals.get(found, Signals()), recorded=True)
+    return signals
 
 
 @dataclass(frozen=True)

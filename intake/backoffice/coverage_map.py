@@ -32,8 +32,9 @@ BORNHOLM = "400"
 # made to be: its lightness falls step by step, so the stages differ in greyscale too), from
 # light to dark as a municipality comes nearer the aim; no request at all stays a light grey.
 STAGE_COLOURS: dict[Stage, str] = {
-    Stage.COOPERATION: "#3b528b",
-    Stage.STARTUP: "#21918c",
+    Stage.COOPERATION: "#440154",
+    Stage.CONTACT: "#31688e",
+    Stage.STARTUP: "#35b779",
     Stage.ORDERED: "#a0da39",
     Stage.NOTHING: "#e8e8e8",
 }

@@ -22,6 +22,7 @@ from intake import order_lifecycle as orders
 from intake.backoffice import order_csv, order_search
 from intake.backoffice.access import requires
 from intake.backoffice.blueprint import bp
+from intake.backoffice.follow_up_view import follow_up_for
 from intake.db import get_session
 from intake.labels import AUDIT_ACTIONS, ORDER_STATUSES
 from intake.models import StaffRole, Submission
@@ -94,6 +95,7 @@ def order(reference: str) -> str:
         cancel_form=CancelForm(formdata=None),
         total_quantity=orders.total_quantity(found),
         admin_role=StaffRole.ADMIN,
+        follow_up=follow_up_for(found),
     )
 
 

@@ -12,9 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import render_template, request, url_for
+from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from intake.backoffice.access import requires
 from intake.backoffice.blueprint import bp
@@ -33,8 +35,10 @@ from intake.backoffice.coverage import (
 )
 from intake.backoffice.coverage_map import CREDIT, STAGE_COLOURS, coverage_map_svg
 from intake.db import get_session
+from intake.delivery.follow_up import NAME as FOLLOW_UP_ROW
+from intake.formats import when
 from intake.labels import ROUTING_STATUSES
-from intake.models import StaffRole, utcnow
+from intake.models import SalesforceSync, StaffRole, utcnow
 from intake.routing.model import Consultant, Routing
 from intake.state import current_intake
 from intake.timefmt import DANISH_TIME
@@ -110,6 +114,22 @@ def requests_chart(ident: str, title: str, where: str, groups: list[tuple[str, C
     )
 
 
+def pull_note(session: Session) -> str:
+    """When Salesforce's follow-up was last read, and how often it is (Danish)."""
+    if current_intake().salesforce is None:
+        return "Salesforce er ikke sat op, så opfølgningen læses ikke."
+    last = session.scalar(
+        select(SalesforceSync.refreshed_at).where(SalesforceSync.name == FOLLOW_UP_ROW)
+    )
+    minutes = float(current_app.config["INTAKE_CRM_PULL_MINUTES"])
+    how_often = (
+        f"Opfølgningen læses fra Salesforce hvert {minutes:g}. minut"
+        if minutes > 0
+        else "Opfølgningen læses fra Salesforce, når BL's IT beder om det"
+    )
+    return f"{how_often}; senest {when(last)}." if last else f"{how_often}; den er ikke læst endnu."
+
+
 @bp.get("/overview")
 @requires(StaffRole.OFFICE)
 def overview() -> str:
@@ -169,4 +189,5 @@ def overview() -> str:
         status_labels=ROUTING_STATUSES,
         danish_date=danish_date,
         is_admin=current_user.has(StaffRole.ADMIN),
+        pull_note=pull_note(session),
     )

@@ -12,6 +12,8 @@ from sqlalchemy.orm import joinedload
 
 from crm_sync.check import check
 from crm_sync.client import SalesforceClient
+from crm_sync.errors import CrmError
+from intake.delivery.errors import log_text
 from intake.delivery.outbox import requeue
 from intake.delivery.worker import Worker
 from intake.models import DeliveryJob, JobKind, JobStatus
@@ -115,3 +117,26 @@ def crm_check() -> None:
     click.echo(report.text())
     if not report.ok:
         raise SystemExit(1)
+
+
+@crm_cli.command("pull")
+def crm_pull() -> None:
+    """Read the follow-up back from Salesforce now: each lead's Status, whether it was
+    converted, and its follow-up task's Status, for the leads changed since the last pull."""
+    if current_intake().salesforce is None:
+        click.echo("Salesforce is not configured: nothing to pull (see the README).", err=True)
+        raise SystemExit(1)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # see worker_command
+    try:
+        result = Worker(app, channels=[]).pull_follow_up(force=True)
+    except CrmError as error:
+        click.echo(f"The pull failed, nothing was stored: {log_text(error)}", err=True)
+        raise SystemExit(1) from None
+    if result is None or not result.pulled:
+        click.echo("Another worker is pulling right now; try again in a moment.", err=True)
+        raise SystemExit(1)
+    through = result.watermark.isoformat() if result.watermark else "-"
+    click.echo(
+        f"Read {result.leads} changed lead(s), updated {result.stored} request(s) with "
+        f"{result.api_requests} API request(s); changes up to {through} are in."
+    )

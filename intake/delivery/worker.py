@@ -20,6 +20,10 @@ batch failed so, they share one retry time (the one of the job tried most), so t
 again together; a channel that sends batches also takes the jobs waiting for a retry along
 with any due job (outbox.claim's `with_waiting`), once per pass.
 
+Between passes, every INTAKE_CRM_PULL_MINUTES, the worker also reads the follow-up back from
+Salesforce (intake.delivery.follow_up), one worker at a time; a pull that fails is logged and
+tried at the next interval, the deliveries go on meanwhile.
+
 The worker knows channels only as `intake.delivery.channel.Channel`; `intake.extension` chooses
 them (Salesforce first, so that the e-mails sent after it can link to the lead).
 """
@@ -29,6 +33,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -38,8 +43,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from crm_sync.errors import CrmError
 from intake.delivery.channel import Channel, Outcome
 from intake.delivery.errors import PermanentDeliveryError, TransientDeliveryError, log_text
+from intake.delivery.follow_up import FollowUpPull, PullResult, follow_up_pull
 from intake.delivery.outbox import claim, mark_cancelled, mark_done, mark_failed
 from intake.delivery.retry import RetryPolicy
 from intake.models import DeliveryJob, JobKind, JobStatus, Submission, utcnow
@@ -76,6 +83,16 @@ class Worker:
         self.lease_seconds = float(config["INTAKE_JOB_LEASE_SECONDS"])
         self.poll_seconds = float(config["INTAKE_WORKER_POLL_SECONDS"])
         self._stop = threading.Event()
+        salesforce = app.extensions["intake"].salesforce
+        self.follow_up: FollowUpPull | None = (
+            follow_up_pull(app, salesforce) if salesforce is not None else None
+        )
+        # Monotonic: when to look whether a pull is due; the first look a minute after start
+        # (or sooner, for a shorter interval), so that a worker starts with the deliveries.
+        every = self.follow_up.every if self.follow_up is not None else None
+        self._next_follow_up_check = time.monotonic() + (
+            min(60.0, every.total_seconds()) if every is not None else 0.0
+        )
         # Claimed jobs whose outcome the database has not taken yet, by id.
         self._in_hand: dict[int, Outcome] = {}
 
@@ -92,10 +109,39 @@ class Worker:
             except SQLAlchemyError as error:
                 log.warning("Database unavailable, waiting: %s", error.__class__.__name__)
                 tried = 0
+            self.pull_follow_up_if_due()
             if not tried:
                 self._stop.wait(self.poll_seconds)
         self._settle_before_exit()
         log.info("Worker %s stopped", self.worker_id)
+
+    def pull_follow_up(self, *, force: bool = False) -> PullResult | None:
+        """Read the follow-up back from Salesforce now (`force`), or if it is due; None when
+        Salesforce is not configured. A Salesforce error propagates."""
+        if self.follow_up is None:
+            return None
+        with self.app.app_context():
+            engine = current_intake().database.engine
+            if not force and not self.follow_up.due(engine):
+                return PullResult(False, reason="ikke tid endnu")
+            return self.follow_up.pull(engine, self.worker_id, force=force)
+
+    def pull_follow_up_if_due(self) -> None:
+        """The scheduled pull, looked for at most once a minute; its failure is logged."""
+        if self.follow_up is None or self.follow_up.every is None:
+            return
+        now = time.monotonic()
+        if now < self._next_follow_up_check:
+            return
+        self._next_follow_up_check = now + min(60.0, self.follow_up.every.total_seconds())
+        try:
+            self.pull_follow_up()
+        except CrmError as error:
+            log.warning("Salesforce follow-up pull failed; tried again later: %s", log_text(error))
+        except SQLAlchemyError as error:
+            log.warning(
+                "Salesforce follow-up pull: database unavailable (%s)", type(error).__name__
+            )
 
     def run_once(self, max_jobs: int | None = None) -> int:
         """Deliver the jobs due now, one by one; returns how many were tried. A job that fails

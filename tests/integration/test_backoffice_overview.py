@@ -381,19 +381,20 @@ def test_coverage_is_counted_per_kreds(office, requests):
     assert rows[0] == [
         "Kreds",
         "Har et kommunesamarbejde",
+        "Er i kontakt med en konsulent",
         "Har bedt om opstartshjælp",
         "Har bestilt pjecer",
         "Har ikke henvendt sig endnu",
         "Kommuner",
     ]
     by_kreds = {row[0]: row[1:] for row in rows[1:-1]}
-    assert by_kreds["1. kreds"] == ["0", "0", "0", "1", "1"]
-    assert by_kreds["3. kreds"] == ["1", "0", "0", "9", "10"]
-    assert by_kreds["5. kreds"] == ["0", "0", "1", "0", "1"]
-    assert by_kreds["8. kreds"] == ["0", "0", "1", "10", "11"]
-    assert by_kreds["9. kreds"] == ["0", "1", "0", "16", "17"]
-    assert by_kreds["2. kreds"] == ["0", "0", "0", "10", "10"]
-    assert rows[-1] == ["I alt", "1", "1", "2", "94", "98"]
+    assert by_kreds["1. kreds"] == ["0", "0", "0", "0", "1", "1"]
+    assert by_kreds["3. kreds"] == ["1", "0", "0", "0", "9", "10"]
+    assert by_kreds["5. kreds"] == ["0", "0", "0", "1", "0", "1"]
+    assert by_kreds["8. kreds"] == ["0", "0", "0", "1", "10", "11"]
+    assert by_kreds["9. kreds"] == ["0", "0", "1", "0", "16", "17"]
+    assert by_kreds["2. kreds"] == ["0", "0", "0", "0", "10", "10"]
+    assert rows[-1] == ["I alt", "1", "0", "1", "2", "94", "98"]
 
 
 def test_coverage_is_counted_by_the_database(app, office, requests):
@@ -483,6 +484,7 @@ def test_the_headline_gives_numbers_and_percentages(office, requests):
     headline = " ".join(re.sub(r"<[^>]+>", " ", html[start : html.index("</ul>", start)]).split())
     assert headline == (
         "1 af 98 kommuner har et kommunesamarbejde (1 %) "
+        "0 er i kontakt med en konsulent (0 %) "
         "1 har bedt om opstartshjælp (1 %) "
         "2 har bestilt pjecer (2 %) "
         "94 har ikke henvendt sig endnu (96 %)"

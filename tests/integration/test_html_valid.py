@@ -24,7 +24,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from intake.delivery.worker import Worker
-from intake.models import HeldPost, Pamphlet, Submission, SubmissionKind
+from intake.models import HeldPost, Pamphlet, Submission, SubmissionKind, utcnow
 from intake.privacy.anonymise import anonymise
 from intake.web import error_pages
 from tests.support.helpers import VALID_HELP, VALID_ORDER, hidden_fields, submit
@@ -178,6 +178,29 @@ def order_states(pages: Pages, admin: Any, client: Any) -> None:
     pages.get(client, cancelled)
 
 
+def follow_up_states(pages: Pages, admin: Any, db: Any) -> None:
+    """A municipality with a cooperation recorded by hand (and the form's errors), and an order
+    whose follow-up was read back from Salesforce."""
+    path = "/admin/municipalities/492"
+    token = hidden_fields(admin.get(path).get_data(as_text=True))
+    pages.post(admin, path + "/cooperation", {**token, "established_on": "31.2.2026"}, status=400)
+    admin.post(
+        path + "/cooperation", data={**token, "established_on": "2026-11-02", "note": "Ærø – ok"}
+    )
+    pages.get(admin, path)
+    order = db.scalars(
+        select(Submission).where(Submission.kind == SubmissionKind.PAMPHLET_ORDER)
+    ).first()
+    order.salesforce_id, order.salesforce_object = "00QEm0000000001AAA", "Lead"
+    order.salesforce_url = (
+        "https://example.my.salesforce.com/lightning/r/Lead/00QEm0000000001AAA/view"
+    )
+    order.crm_lead_status, order.crm_task_status = "Working - Contacted", "In Progress"
+    order.crm_modified_at = utcnow()
+    db.commit()
+    pages.get(admin, f"/admin/orders/{order.reference}")
+
+
 def error_pages_of(pages: Pages, app: Flask) -> None:
     """The Danish error pages that no ordinary request reaches here (413, 429, 500, 503)."""
     with app.test_request_context("/pjecer/"):
@@ -205,6 +228,7 @@ def test_every_page_and_every_html_e_mail_is_valid_html(
     public_pages(pages, client)
     order_states(pages, admin, client)
     back_office_pages(pages, app, admin, office, db)
+    follow_up_states(pages, admin, db)
     error_pages_of(pages, app)
     e_mails(pages, app, Path(config["INTAKE_MAIL_DIR"]))
 

@@ -164,3 +164,43 @@ def test_going_back_before_held_posts_keeps_parcel_numbers_and_is_refused_while_
     assert consent_at is not None  # the older version requires it
     migrate.upgrade(submitted)
     submitted.dispose()
+
+
+def test_going_back_before_the_crm_follow_up_keeps_the_requests(database_url, track_app):
+    """0012 → the one before, and up again, on SQLite and PostgreSQL: the follow-up columns,
+    the pull's lease and the recorded cooperations go; every request stays."""
+    config = {"TESTING": True, "SECRET_KEY": TEST_SECRET, "INTAKE_DATABASE_URL": database_url}
+    app = track_app(create_app({**config, "INTAKE_MIN_FILL_SECONDS": 0}))
+    assert submit(app.test_client(), "/opstartshjaelp/", VALID_HELP).status_code == 303
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE intake_submissions SET crm_lead_status = 'Working - Contacted', "
+                "crm_converted = true"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO intake_municipal_cooperations (municipality_code, established_on, "
+                "note, recorded_by, recorded_at) VALUES ('492', '2026-12-01', 'Ærø', "
+                "'bwj@bl.dk', '2026-12-04 10:00:00')"
+            )
+        )
+    try:
+        migrate.downgrade(engine, "-1")
+        assert "intake_municipal_cooperations" not in inspect(engine).get_table_names()
+        columns = {c["name"] for c in inspect(engine).get_columns("intake_submissions")}
+        assert not columns & {"crm_lead_status", "crm_converted", "crm_task_status"}
+        sync = {c["name"] for c in inspect(engine).get_columns("intake_salesforce_sync")}
+        assert "leased_by" not in sync
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM intake_submissions")) == 1
+    finally:
+        migrate.upgrade(engine)
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT crm_lead_status, crm_converted FROM intake_submissions")
+        ).one()
+    assert (row[0], bool(row[1])) == (None, False)
+    engine.dispose()
