@@ -164,3 +164,16 @@ def test_going_back_before_held_posts_keeps_parcel_numbers_and_is_refused_while_
     assert consent_at is not None  # the older version requires it
     migrate.upgrade(submitted)
     submitted.dispose()
+
+
+def test_requests_made_before_0013_were_danish_and_going_back_drops_the_language(submitted):
+    """0013 adds the language a requester used: earlier requests were made on the Danish
+    forms; going back to 0010 drops it and keeps the requests."""
+    migrate.downgrade(submitted, "0010")
+    columns = {c["name"] for c in inspect(submitted).get_columns("intake_submissions")}
+    assert "language" not in columns
+    migrate.upgrade(submitted)
+    with submitted.connect() as connection:
+        languages = connection.execute(text("SELECT language FROM intake_submissions")).all()
+    assert [tuple(row) for row in languages] == [("da",)]
+    submitted.dispose()
