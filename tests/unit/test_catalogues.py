@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po, write_po
 from tests.support.paths import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
-import i18n  # noqa: E402  (tools/i18n.py, a script)
+import i18n  # tools/i18n.py, a script
 
 EN_PO = Path("en/LC_MESSAGES/messages.po")
 
