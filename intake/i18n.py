@@ -61,9 +61,12 @@ def current_language() -> str:
     return ENGLISH if locale is not None and locale.language == ENGLISH else DANISH
 
 
-def language_switch() -> dict[str, str]:
+def language_switch() -> dict[str, str] | None:
     """The link to this page in the other language (a Jinja global): its code, name and URL.
-    The URL is the page's own path with only `?lang=`, so it is the same for every visitor."""
+    The URL is the page's own path with only `?lang=`, so it is the same for every visitor.
+    None where there is no other language (the back office's error pages)."""
+    if _danish_only():
+        return None
     code, name = SWITCH[current_language()]
     return {"lang": code, "name": name, "url": f"{request.script_root}{request.path}?lang={code}"}
 
@@ -71,8 +74,13 @@ def language_switch() -> dict[str, str]:
 def remember_choice(response: Response) -> Response:
     """After a public page: keep a `?lang=` choice in a cookie, and tell caches that the
     page's language depends on the cookie and Accept-Language."""
-    if not has_request_context() or _danish_only() or "Content-Language" in response.headers:
-        return response  # (the standalone app's handler after the blueprint's)
+    if (
+        not has_request_context()
+        or _danish_only()
+        or "Content-Language" in response.headers  # (the app's handler after the blueprint's)
+        or (request.endpoint or "").endswith(".static")  # the same in every language
+    ):
+        return response
     chosen = chosen_by_query()
     if chosen is not None and request.cookies.get(COOKIE) != chosen:
         response.set_cookie(

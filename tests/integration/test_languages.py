@@ -107,6 +107,20 @@ def test_the_cookie_and_the_parameter_come_before_accept_language(client):
     assert html_lang(client.get("/pjecer/?lang=en")) == "en"
 
 
+def test_static_files_are_the_same_in_every_language(client):
+    css = client.get("/intake-static/intake.css?lang=en")
+    assert cookie_set(css) is None and "Accept-Language" not in css.vary
+    css.close()
+
+
+def test_the_back_offices_error_pages_offer_no_other_language(build_app):
+    client = build_app(INTAKE_MAX_BODY_BYTES=2_000).test_client()
+    client.set_cookie("intake_lang", "en")
+    refused = client.post("/admin/login", data={"email": "x" * 5_000})
+    assert refused.status_code == 413 and html_lang(refused) == "da"
+    assert "language-switch" not in refused.text
+
+
 def test_an_unknown_language_is_ignored(client):
     page = client.get("/pjecer/?lang=fr", headers={"Accept-Language": "fr"})
     assert html_lang(page) == "da"
