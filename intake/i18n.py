@@ -15,6 +15,8 @@ requester's e-mails, in the language the requester used: `Submission.language`).
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import Babel, get_babel, get_locale
 from werkzeug.wrappers import Response
@@ -27,6 +29,7 @@ ENGLISH = "en"
 LANGUAGES = (DANISH, ENGLISH)
 COOKIE = "intake_lang"
 COOKIE_MAX_AGE_SECONDS = 365 * 24 * 3600
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986's path characters, kept as they are
 # The link to the other language, in that language: (its code, its name).
 SWITCH = {DANISH: (ENGLISH, "English"), ENGLISH: (DANISH, "Dansk")}
 
@@ -68,7 +71,10 @@ def language_switch() -> dict[str, str] | None:
     if _danish_only():
         return None
     code, name = SWITCH[current_language()]
-    return {"lang": code, "name": name, "url": f"{request.script_root}{request.path}?lang={code}"}
+    # The path as a path on this site, whatever was asked for: percent-encoded, and one
+    # leading slash (a 404 for "//elsewhere.example/" must not link to another host).
+    path = "/" + quote(request.path, safe=_PATH_SAFE).lstrip("/")
+    return {"lang": code, "name": name, "url": f"{request.script_root}{path}?lang={code}"}
 
 
 def remember_choice(response: Response) -> Response:

@@ -121,6 +121,13 @@ def test_the_back_offices_error_pages_offer_no_other_language(build_app):
     assert "language-switch" not in refused.text
 
 
+def test_the_link_to_the_other_language_stays_on_this_site(client):
+    page = client.get("/", environ_overrides={"PATH_INFO": "//elsewhere.example/x y"})
+    assert page.status_code == 404
+    assert switch_link(page)[0] == "/elsewhere.example/x%20y?lang=en"
+    assert switch_link(client.get("/pjecer/?lang=en&utm=x"))[0] == "/pjecer/?lang=da"
+
+
 def test_an_unknown_language_is_ignored(client):
     page = client.get("/pjecer/?lang=fr", headers={"Accept-Language": "fr"})
     assert html_lang(page) == "da"
