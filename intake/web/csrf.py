@@ -1,11 +1,12 @@
-"""The CSRF check on BL Intake's own pages, and its one Danish answer.
+"""The CSRF check on BL Intake's own pages, and its one answer.
 
 Every POST to our blueprints must carry the session's CSRF token (Flask-WTF's `csrf_token`
 field). `check` runs before every view of ours (each blueprint registers it), so no view ever
 acts on a forged or stale post:
 it raises Flask-WTF's `CSRFError`, which one handler (intake.web.error_pages) answers with 400
-and the one Danish message REFUSED. A page whose form should come back with what was typed
-(the public forms, sign-in, the catalogue) says how to show it with `@shows_form_again(...)`,
+and the one message REFUSED (Danish; English on a public page in English). A page whose form
+should come back with what was typed (the public forms, sign-in, the catalogue) says how to
+show it with `@shows_form_again(...)`,
 placed under its access check (`requires`): the refusal then waits until that check has let
 the person in, and the page answers with the form instead of the error page. A host app that
 turns CSRF off (WTF_CSRF_ENABLED = False) turns it off here too.
