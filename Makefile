@@ -14,7 +14,7 @@ VNU_DIR := tools/vnu
 VNU_JAR := $(VNU_DIR)/node_modules/vnu-jar/build/dist/vnu.jar
 export INTAKE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test fuzz lint audit chromium deploy-tools java vnu bench clean
+.PHONY: run test fuzz lint audit chromium deploy-tools java vnu bench clean translations
 
 # The test extra brings the emulator extra (trustme), which `make run` needs as well.
 $(INSTALLED): pyproject.toml
@@ -27,8 +27,13 @@ instance/secret_key:
 	mkdir -p instance
 	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
 
+# The English catalogue compiled (.po → .mo, never committed; the wheel's build hook does the
+# same): the app in this checkout reads the .mo beside the .po.
+translations: $(INSTALLED)
+	$(BIN)/python tools/i18n.py compile >/dev/null
+
 # The web server, the delivery worker and the local Salesforce emulator; Ctrl-C stops them all.
-run: $(INSTALLED) instance/secret_key
+run: $(INSTALLED) instance/secret_key translations
 	HOST=$(HOST) PORT=$(PORT) tools/run-embedded
 
 chromium:
@@ -65,20 +70,22 @@ $(VNU_JAR): $(VNU_DIR)/package.json $(VNU_DIR)/package-lock.json
 
 vnu: java $(VNU_JAR)
 
-# Style, the import contracts of pyproject.toml (no cycle, dependencies one way), and the
-# types (mypy, with its settings in pyproject.toml: a type error fails).
+# Style, the import contracts of pyproject.toml (no cycle, dependencies one way), the types
+# (mypy, with its settings in pyproject.toml: a type error fails), and the catalogues: a
+# message missing from one, untranslated or fuzzy fails (tools/i18n.py; also a test).
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/python tools/i18n.py check
 
 # bandit on our code, pip-audit on the installed packages; a finding fails unless
 # security-allowlist.toml explains it with a reason.
 audit: $(INSTALLED)
 	$(BIN)/python tools/security_audit.py
 
-test: $(INSTALLED) chromium deploy-tools vnu lint audit
+test: $(INSTALLED) translations chromium deploy-tools vnu lint audit
 	INTAKE_CHROMIUM="$$(command -v chromium)" INTAKE_VNU_JAR="$(abspath $(VNU_JAR))" \
 	  $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 

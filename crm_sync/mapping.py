@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from intake.labels import EXISTING_COOPERATION, TOPICS
+from intake.labels import EXISTING_COOPERATION, LANGUAGES, TOPICS
 from intake.models import Submission, SubmissionKind
 from intake.reference_data import official_municipality_name
 from intake.text import ascii_address
@@ -68,10 +68,14 @@ def description(submission: Submission) -> str:
         submission.municipality_code, submission.municipality_name
     )
     place = f"{municipality} ({submission.municipality_code}), {submission.kreds}. kreds"
+    # Said when the requester did not write in Danish ("Sprog: engelsk").
+    code = submission.language or "da"  # (a Submission not yet stored has none)
+    language = [] if code == "da" else [f"Sprog: {LANGUAGES.get(code, code)}"]
     if submission.kind is SubmissionKind.PAMPHLET_ORDER:
         lines = [
             f"Pjecebestilling {submission.reference} via BL Intake.",
             f"Kommune: {place}",
+            *language,
             "Bestilt:",
         ]
         lines += [f"- {line.quantity} stk. {line.title}" for line in submission.lines]
@@ -81,6 +85,7 @@ def description(submission: Submission) -> str:
     lines = [
         f"Ønske om hjælp til at starte et kommunesamarbejde, {submission.reference} via BL Intake.",
         f"Kommune: {place}",
+        *language,
         "Emner: " + ", ".join(TOPICS.get(t, t) for t in submission.topics),
         "Kommunesamarbejde i dag: "
         + EXISTING_COOPERATION.get(

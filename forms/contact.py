@@ -1,7 +1,9 @@
 """What both public forms share: who is asking, from where, and the anti-spam fields.
 
-Field names are the contract in DESIGN.md ("Fields"). Every message is Danish; WTForms'
-English defaults are never shown because every validator here carries its own message.
+Field names are the contract in DESIGN.md ("Fields"). Every label, hint and message is Danish,
+marked with `lazy_gettext` so that it is shown in the request's language (intake.i18n); the
+form classes are made once and kept, so the words are looked up when they are shown. WTForms'
+own defaults are never shown because every validator here carries its own message.
 
 There is no consent box: BL handles a request because the person makes it (GDPR art. 6(1)(b)
 and (f)), and consent that is a condition of the service would not be freely given (art. 7(4)).
@@ -16,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from flask import current_app
+from flask_babel import gettext
 from wtforms import (
     EmailField,
     Field,
@@ -37,9 +40,10 @@ from forms.validators import (
     one_of_values,
     visible_text,
 )
+from intake.translation import _l
 
 
-def select_choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+def select_choices(pairs: Iterable[tuple[str, Any]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
@@ -53,7 +57,7 @@ def _municipality_list(
 ) -> tuple[tuple[SelectChoice, ...], frozenset[str]]:
     """The list's choices and the codes it accepts, made once per routing: every form shown
     or posted needs them, and 98 municipalities are not made anew for each."""
-    choices = tuple(select_choices([("", "Vælg kommune"), *municipalities]))
+    choices = tuple(select_choices([("", _l("Vælg kommune")), *municipalities]))
     return choices, frozenset(code for code, _ in municipalities)
 
 
@@ -68,46 +72,51 @@ class PublicForm(FormFieldsOnly):
 
     form_token = HiddenField()
     # Honeypot: hidden from people and screen readers; bots fill in anything named like this.
-    website = StringField("Lad dette felt være tomt", filters=LINE)
+    website = StringField(_l("Lad dette felt være tomt"), filters=LINE)
 
     organisation = StringField(
-        "Boligorganisation",
+        _l("Boligorganisation"),
         filters=LINE,
-        validators=[visible_text("Skriv boligorganisationens navn."), max_length(255)],
-        description="Fx Boligselskabet Søbo eller AAB.",
+        validators=[
+            visible_text(_l("Skriv boligorganisationens navn.")),
+            max_length(255),
+        ],
+        description=_l("Fx Boligselskabet Søbo eller AAB."),
     )
-    first_name = StringField("Fornavn (valgfrit)", filters=LINE, validators=[max_length(40)])
+    first_name = StringField(_l("Fornavn (valgfrit)"), filters=LINE, validators=[max_length(40)])
     last_name = StringField(
-        "Efternavn", filters=LINE, validators=[visible_text("Skriv dit efternavn."), max_length(80)]
+        _l("Efternavn"),
+        filters=LINE,
+        validators=[visible_text(_l("Skriv dit efternavn.")), max_length(80)],
     )
     email = EmailField(
-        "E-mail",
+        _l("E-mail"),
         filters=LINE,
         validators=[max_length(254), email_address],
-        description="Vi sender kvitteringen hertil.",
+        description=_l("Vi sender kvitteringen hertil."),
     )
     phone = TelField(
-        "Telefon (valgfrit)",
+        _l("Telefon (valgfrit)"),
         filters=LINE,
         validators=[max_length(20), danish_phone],
-        description="8 cifre, fx 33 76 20 40.",
+        description=_l("8 cifre, fx 33 76 20 40."),
     )
     role = StringField(
-        "Stilling eller rolle (valgfrit)",
+        _l("Stilling eller rolle (valgfrit)"),
         filters=LINE,
         validators=[max_length(128)],
-        description="Fx direktør, forretningsfører eller afdelingsformand.",
+        description=_l("Fx direktør, forretningsfører eller afdelingsformand."),
     )
     cvr = StringField(
-        "CVR-nummer (valgfrit)",
+        _l("CVR-nummer (valgfrit)"),
         filters=LINE,
         validators=[max_length(16), cvr_number],
-        description="Boligorganisationens CVR-nummer, 8 cifre.",
+        description=_l("Boligorganisationens CVR-nummer, 8 cifre."),
     )
     municipality = SelectField(
-        "Kommune",
+        _l("Kommune"),
         validate_choice=False,
-        description="Den kommune, hvor boligorganisationen har sine afdelinger.",
+        description=_l("Den kommune, hvor boligorganisationen har sine afdelinger."),
     )
 
     def __init__(
@@ -116,13 +125,13 @@ class PublicForm(FormFieldsOnly):
         super().__init__(*args, **kwargs)
         choices, codes = _municipality_list(tuple(municipalities))
         self.municipality.choices = list(choices)
-        self.municipality.validators = [one_of_values(codes, "Vælg en kommune fra listen.")]
+        self.municipality.validators = [one_of_values(codes, _l("Vælg en kommune fra listen."))]
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
         for field in self:
             if isinstance(field.data, str) and looks_garbled(field.data) and not field.errors:
-                message = "Teksten indeholder tegn, vi ikke kan læse. Skriv den igen."
+                message = gettext("Teksten indeholder tegn, vi ikke kan læse. Skriv den igen.")
                 error_list(field).append(message)
                 valid = False
         return valid

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from flask_babel import gettext
 from wtforms import Field, IntegerField, StringField, TextAreaField
 from wtforms.validators import NumberRange
 from wtforms.widgets import TextInput
@@ -17,6 +18,7 @@ from forms.validators import existing_postcode, max_length, visible_text
 from intake.formats import whole_number
 from intake.models import Pamphlet
 from intake.reference_data import same_town, town_for_postcode
+from intake.translation import N_, _l, lazy
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class QuantityField(IntegerField):
             self.data = int(raw)
         except ValueError:  # also a number too long for int() (over 4,300 digits)
             self.data = None
-            raise ValueError("Skriv antallet som et helt tal, fx 10.") from None
+            raise ValueError(gettext("Skriv antallet som et helt tal, fx 10.")) from None
 
     def _value(self) -> str:
         if self.raw_data:  # as typed, also when it is not a number
@@ -64,8 +66,7 @@ class QuantityField(IntegerField):
         return str(self.data) if self.data else ""
 
 
-SOLD_OUT = "Midlertidigt udsolgt"
-NOTHING_TO_ORDER = "Der er ingen pjecer at bestille lige nu."
+NOTHING_TO_ORDER = _l("Der er ingen pjecer at bestille lige nu.")
 
 
 def sold_out(pamphlet: ShownPamphlet | Pamphlet) -> bool:
@@ -80,45 +81,62 @@ def order_limit(pamphlet: ShownPamphlet | Pamphlet) -> int:
     return max(0, min(pamphlet.max_per_order, pamphlet.stock))
 
 
+def _in_page_language(message: str, limit: int) -> str:
+    """`message` with `limit` in it ("10.000", or "10,000" in English), translated and formatted
+    when shown: the form class is made once per catalogue and used in either language."""
+    return lazy(lambda: gettext(message, limit=whole_number(limit)))
+
+
 def _quantity_hint(pamphlet: ShownPamphlet) -> str:
-    limit = whole_number(order_limit(pamphlet))
+    limit = order_limit(pamphlet)
     if sold_out(pamphlet):
-        return f"{SOLD_OUT}. Pjecen kan ikke bestilles lige nu."
-    if order_limit(pamphlet) < pamphlet.max_per_order:
-        return f"Højst {limit} stk. – der er kun {limit} på lager lige nu."
-    return f"Højst {limit} stk."
+        return _l("Midlertidigt udsolgt. Pjecen kan ikke bestilles lige nu.")
+    if limit < pamphlet.max_per_order:
+        return _in_page_language(
+            N_("Højst %(limit)s stk. – der er kun %(limit)s på lager lige nu."),
+            limit,
+        )
+    return _in_page_language(N_("Højst %(limit)s stk."), limit)
 
 
 def _quantity_rule(pamphlet: ShownPamphlet) -> NumberRange:
     """0 up to the order limit; a sold-out pamphlet takes only 0 (a crafted post may try)."""
     limit = order_limit(pamphlet)
-    shown = whole_number(limit)
+    message: str
     if sold_out(pamphlet):
-        message = f"{SOLD_OUT}: pjecen kan ikke bestilles lige nu. Sæt antallet til 0."
+        message = _l("Midlertidigt udsolgt: pjecen kan ikke bestilles lige nu. Sæt antallet til 0.")
     elif limit < pamphlet.max_per_order:
-        message = f"Der er kun {shown} på lager lige nu, så du kan bestille fra 0 til {shown} stk."
+        message = _in_page_language(
+            N_(
+                "Der er kun %(limit)s på lager lige nu, så du kan bestille fra 0 til %(limit)s stk."
+            ),
+            limit,
+        )
     else:
-        message = f"Du kan bestille fra 0 til {shown} stk."
+        message = _in_page_language(N_("Du kan bestille fra 0 til %(limit)s stk."), limit)
     return NumberRange(min=0, max=limit, message=message)
 
 
 class PamphletOrderForm(PublicForm):
     street = StringField(
-        "Vej og husnummer",
+        _l("Vej og husnummer"),
         filters=LINE,
-        validators=[visible_text("Skriv leveringsadressen."), max_length(255)],
+        validators=[visible_text(_l("Skriv leveringsadressen.")), max_length(255)],
     )
     postcode = StringField(
-        "Postnummer", filters=LINE, validators=[existing_postcode], description="4 cifre."
+        _l("Postnummer"),
+        filters=LINE,
+        validators=[existing_postcode],
+        description=_l("4 cifre."),
     )
     city = StringField(
-        "By (valgfrit)",
+        _l("By (valgfrit)"),
         filters=LINE,
         validators=[max_length(64)],
-        description="Udfyldes ud fra postnummeret, hvis du lader feltet stå tomt.",
+        description=_l("Udfyldes ud fra postnummeret, hvis du lader feltet stå tomt."),
     )
-    attention = StringField("Att. (valgfrit)", filters=LINE, validators=[max_length(255)])
-    note = TextAreaField("Bemærkning (valgfrit)", filters=TEXT, validators=[max_length(1000)])
+    attention = StringField(_l("Att. (valgfrit)"), filters=LINE, validators=[max_length(255)])
+    note = TextAreaField(_l("Bemærkning (valgfrit)"), filters=TEXT, validators=[max_length(1000)])
 
     pamphlets: ClassVar[Sequence[ShownPamphlet]] = ()
     page_order = (
@@ -163,7 +181,7 @@ class PamphletOrderForm(PublicForm):
         if not any(field.errors for _, field in quantities) and not self.ordered():
             # The message goes beside the first pamphlet that can be ordered.
             orderable = [field for p, field in quantities if not sold_out(p)] or [quantities[0][1]]
-            error_list(orderable[0]).append("Skriv et antal ved mindst én pjece.")
+            error_list(orderable[0]).append(gettext("Skriv et antal ved mindst én pjece."))
             valid = False
         return valid
 
@@ -178,7 +196,11 @@ class PamphletOrderForm(PublicForm):
             self.city.data = town
             return True
         error_list(self.city).append(
-            f"Postnummer {self.postcode.data} hører til {town}. Ret byen eller postnummeret."
+            gettext(
+                "Postnummer %(postcode)s hører til %(town)s. Ret byen eller postnummeret.",
+                postcode=self.postcode.data,
+                town=town,
+            )
         )
         return False
 

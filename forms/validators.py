@@ -1,12 +1,15 @@
-"""Danish validators: phone, CVR, postcode, municipality, e-mail; messages in Danish."""
+"""Danish validators: phone, CVR, postcode, municipality, e-mail; messages in Danish (or
+English: they are translated as the request's language says, intake.i18n)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext
 from stdnum.dk import cvr as stdnum_cvr
 from stdnum.exceptions import ValidationError as StdnumError
 from wtforms import Field, Form
@@ -14,13 +17,14 @@ from wtforms.validators import Length, StopValidation, ValidationError
 
 from forms.validated import error_list
 from intake.reference_data import town_for_postcode
+from intake.translation import _l
 
 _PHONE_PREFIX = re.compile(r"^(\+45|0045)")
 
 
 def max_length(n: int) -> Length:
-    """At most `n` characters, said in Danish."""
-    return Length(max=n, message=f"Skriv højst {n} tegn.")
+    """At most `n` characters, said in the page's language (Length fills in %(max)d)."""
+    return Length(max=n, message=_l("Skriv højst %(max)d tegn."))
 
 
 def normalise_phone(raw: str) -> str | None:
@@ -41,7 +45,7 @@ def danish_phone(form: Form, field: Field) -> None:
         return
     phone = normalise_phone(field.data)
     if phone is None:
-        raise ValidationError("Skriv et dansk telefonnummer med 8 cifre, fx 33 76 20 40.")
+        raise ValidationError(gettext("Skriv et dansk telefonnummer med 8 cifre, fx 33 76 20 40."))
     field.data = phone
 
 
@@ -53,7 +57,7 @@ def cvr_number(form: Form, field: Field) -> None:
         field.data = stdnum_cvr.validate(field.data)
     except StdnumError:
         raise ValidationError(
-            "CVR-nummeret findes ikke. Det består af 8 cifre, fx 12 34 56 78."
+            gettext("CVR-nummeret findes ikke. Det består af 8 cifre, fx 12 34 56 78.")
         ) from None
 
 
@@ -64,30 +68,32 @@ def email_address(form: Form, field: Field) -> None:
     addresses need SMTPUTF8 all the way, which BL's mail servers and Salesforce do not promise.
     """
     if not field.data:
-        raise StopValidation("Skriv din e-mailadresse.")
+        raise StopValidation(gettext("Skriv din e-mailadresse."))
     local_part = field.data.rpartition("@")[0]
     if not local_part.isascii():
         raise StopValidation(
-            "Skriv e-mailadressen uden æ, ø, å og andre specialtegn før @, fx soeren@bolig.dk."
+            gettext(
+                "Skriv e-mailadressen uden æ, ø, å og andre specialtegn før @, fx soeren@bolig.dk."
+            )
         )
     try:
         result = validate_email(field.data, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError:
         raise StopValidation(
-            "Skriv en gyldig e-mailadresse, fx navn@boligorganisation.dk."
+            gettext("Skriv en gyldig e-mailadresse, fx navn@boligorganisation.dk.")
         ) from None
     field.data = result.normalized
 
 
 def existing_postcode(form: Form, field: Field) -> None:
     if not re.fullmatch(r"[0-9]{4}", field.data or ""):
-        raise StopValidation("Skriv et postnummer med 4 cifre, fx 8000.")
+        raise StopValidation(gettext("Skriv et postnummer med 4 cifre, fx 8000."))
     if town_for_postcode(field.data) is None:
-        raise StopValidation(f"Postnummeret {field.data} findes ikke.")
+        raise StopValidation(gettext("Postnummeret %(postcode)s findes ikke.", postcode=field.data))
 
 
 class _VisibleText:
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: Any) -> None:
         self.message = message
         self.field_flags = {"required": True}  # the input gets `required`, as with InputRequired
 
@@ -98,14 +104,14 @@ class _VisibleText:
             raise StopValidation(self.message)
 
 
-def visible_text(message: str) -> Callable[..., None]:
+def visible_text(message: Any) -> Callable[..., None]:
     """Required, judged on the cleaned value: at least one letter, digit, punctuation mark or
     symbol. (InputRequired looks at the raw input, so a NUL, a control character or a
     zero-width space passed it and was stored as an empty or invisible name.)"""
     return _VisibleText(message)
 
 
-def one_of(choices: Callable[[], Iterable[tuple[str, str]]], message: str) -> Callable[..., None]:
+def one_of(choices: Callable[[], Iterable[tuple[str, str]]], message: Any) -> Callable[..., None]:
     """The value must be one of the (value, label) choices; otherwise `message`."""
 
     def _check(form: Form, field: Field) -> None:
@@ -115,7 +121,7 @@ def one_of(choices: Callable[[], Iterable[tuple[str, str]]], message: str) -> Ca
     return _check
 
 
-def one_of_values(values: frozenset[str], message: str) -> Callable[..., None]:
+def one_of_values(values: frozenset[str], message: Any) -> Callable[..., None]:
     """The value must be one of `values` (a set made once, for long lists); else `message`."""
 
     def _check(form: Form, field: Field) -> None:

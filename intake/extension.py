@@ -16,7 +16,7 @@ from flask_mail import Mail
 from crm_sync.client import SalesforceClient
 from crm_sync.config import SalesforceConfig
 from crm_sync.config import load_config as load_salesforce_config
-from intake import cli, formats, settings
+from intake import cli, formats, i18n, settings
 from intake.backoffice import (  # noqa: F401 - each adds its pages to the back office's blueprint
     account_page,
     catalogue_pages,
@@ -156,6 +156,7 @@ class Intake:
         for name, template_filter in formats.FILTERS.items():  # dates, phones, numbers
             app.add_template_filter(template_filter, name)
         app.add_template_filter(address_lines, "intake_address")
+        i18n.init_app(app)  # Danish, and English on the public pages
         # On our blueprints only: headers and the body limit (before each blueprint's own CSRF
         # check reads the body), request ids and request lines.
         security_headers.init_security(app)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, redirect, send_from_directory, url_for
 from werkzeug.wrappers import Response
 
-from intake import settings
+from intake import i18n, settings
 from intake.extension import Intake
 from intake.observability import logging_setup, request_log
 from intake.paths import STATIC_DIR
@@ -51,6 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["TRUSTED_HOSTS"] = settings.trusted_hosts(app)
     app.after_request(redirects.relative_slash_redirect)
     app.after_request(security_headers.add_headers)
+    app.after_request(i18n.remember_choice)  # ?lang= on a page of no blueprint (a 404)
     error_pages.register(app, not_found_page=True, bad_host_page=True)
 
     @app.get("/")

@@ -8,6 +8,9 @@ Python code that writes Danish text uses the functions themselves.
 - A phone number in groups of two, as Danes write them: "33 76 20 40", and as a `tel:` link
   that a phone can call ("tel:+4533762040").
 - A whole number with a point between thousands: "10.000".
+
+In English (a public page or the requester's e-mail in English, intake.i18n): "4 December
+2026", "4 December 2026 at 18:35" and "10,000"; phone numbers stay as Danes write them.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from flask import current_app, has_app_context
+from flask_babel import get_locale
 from markupsafe import Markup
 
 from intake.timefmt import DANISH_TIME, danish_time
@@ -34,18 +39,46 @@ MONTHS = (
     "november",
     "december",
 )
+ENGLISH_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _english() -> bool:
+    """Rendering in English now? (Danish outside a request, and wherever Danish is chosen.)"""
+    if not has_app_context() or "babel" not in current_app.extensions:
+        return False
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
 
 
 def day(moment: date) -> str:
-    """The day in running text: "4. december 2026" (a datetime in Danish local time)."""
+    """The day in running text: "4. december 2026" (a datetime in Danish local time); in
+    English "4 December 2026"."""
     if isinstance(moment, datetime):
         moment = moment.astimezone(DANISH_TIME)
+    if _english():
+        return f"{moment.day} {ENGLISH_MONTHS[moment.month - 1]} {moment.year}"
     return f"{moment.day}. {MONTHS[moment.month - 1]} {moment.year}"
 
 
 def when(moment: datetime) -> str:
-    """A time in running text, Danish local time: "4. december 2026 kl. 18.35"."""
+    """A time in running text, Danish local time: "4. december 2026 kl. 18.35"; in English
+    "4 December 2026 at 18:35"."""
     local = moment.astimezone(DANISH_TIME)
+    if _english():
+        return f"{day(local)} at {local:%H:%M}"
     return f"{day(local)} kl. {local:%H.%M}"
 
 
@@ -76,7 +109,10 @@ def phone_link(number: str) -> Markup:
 
 
 def whole_number(value: int) -> str:
-    """A whole number with a point between thousands: 10000 → "10.000", -1500 → "-1.500"."""
+    """A whole number with a point between thousands: 10000 → "10.000", -1500 → "-1.500"
+    (in English "10,000")."""
+    if _english():
+        return f"{value:,}"
     return f"{value:,}".replace(",", ".")
 
 

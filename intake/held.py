@@ -40,6 +40,7 @@ FIELDS = (
     "existing_cooperation",
     "participants",
     "message",
+    "language",  # the receipt goes out in it once released
 )
 TRAP_LENGTH = 255
 

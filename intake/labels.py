@@ -5,20 +5,26 @@ their labels from here; dicts keep the order the forms show them in."""
 from __future__ import annotations
 
 from intake.models import JobKind, JobStatus, JobTarget, OrderStatus, SignInOutcome, StaffRole
+from intake.translation import N_
 
-# The start-up form's topics and its "do you already have a cooperation?" answers.
+# The start-up form's topics and its answers are shown in English too (on the public pages and
+# in the requester's e-mails, translated there); staff, Salesforce and the CSV read them as here.
+
 TOPICS: dict[str, str] = {
-    "boligsocial_anvisning": "Boligsocial anvisning",
-    "forsyning_takster": "Forsyning og takster",
-    "styringsdialog": "Styringsdialog",
-    "strukturdebat": "Strukturdebat",
-    "andet": "Andet",
+    "boligsocial_anvisning": N_("Boligsocial anvisning"),
+    "forsyning_takster": N_("Forsyning og takster"),
+    "styringsdialog": N_("Styringsdialog"),
+    "strukturdebat": N_("Strukturdebat"),
+    "andet": N_("Andet"),
 }
 EXISTING_COOPERATION: dict[str, str] = {
-    "yes": "Ja, der er allerede et samarbejde",
-    "no": "Nej, ikke endnu",
-    "unknown": "Ved ikke",
+    "yes": N_("Ja, der er allerede et samarbejde"),
+    "no": N_("Nej, ikke endnu"),
+    "unknown": N_("Ved ikke"),
 }
+
+# The language a requester used (Submission.language), as staff read it: "Sprog: engelsk".
+LANGUAGES: dict[str, str] = {"da": "dansk", "en": "engelsk"}
 
 ORDER_STATUSES: dict[OrderStatus, str] = {
     OrderStatus.NEW: "Ny",

@@ -191,6 +191,11 @@ class Submission(Base):
     crm_task_status: Mapped[str | None] = mapped_column(String(40), default=None)
     crm_modified_at: Mapped[datetime | None] = mapped_column(default=None)
 
+    # The language the requester used on the forms ("da" or "en", intake.i18n): their receipt,
+    # shipped and cancelled e-mails go out in it; staff, Salesforce and the back office read
+    # Danish and are told it.
+    language: Mapped[str] = mapped_column(String(2), default="da", server_default="da")
+
     # Set when the personal fields were blanked (intake.privacy.anonymise): by `intake purge`
     # after INTAKE_RETENTION_DAYS, or by `intake person erase`.
     anonymised_at: Mapped[datetime | None] = mapped_column(default=None)

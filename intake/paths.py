@@ -8,6 +8,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
 STATIC_DIR = PACKAGE_DIR / "static"
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+# The catalogues: messages.pot, and <language>/LC_MESSAGES/messages.po (.mo compiled from it).
+TRANSLATIONS_DIR = PACKAGE_DIR / "translations"
 
 
 def templates_dir() -> Path:

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 
 from intake.email.context import about
 from intake.email.headers import IntakeMessage
 from intake.email.links import receipt_url
-from intake.labels import EXISTING_COOPERATION, TOPICS
+from intake.labels import EXISTING_COOPERATION, LANGUAGES, TOPICS
 from intake.models import DeliveryJob, JobTarget
 from intake.routing.model import NoConsultant, Routing
 from intake.text import one_line
@@ -24,6 +25,9 @@ TEMPLATE_FOR_TARGET = {
     JobTarget.SHIPPED: "shipped",  # "your pamphlets are on their way" (intake.order_lifecycle)
     JobTarget.CANCELLED: "cancelled",  # "your order is cancelled", with the reason
 }
+# The requester's e-mails, which go out in the language they used on the forms; the others
+# (the pamphlet office's, the consultant's) are Danish and say which language that was.
+TO_REQUESTER = frozenset({JobTarget.REQUESTER, JobTarget.SHIPPED, JobTarget.CANCELLED})
 
 
 class CannotCompose(Exception):
@@ -85,19 +89,23 @@ def compose(job: DeliveryJob, routing: Routing, sender: str) -> IntakeMessage:
         JobTarget.SHIPPED: (requester, office),
         JobTarget.CANCELLED: (requester, office),
     }[job.target]
-    email = render_email(
-        TEMPLATE_FOR_TARGET[job.target],
-        **shared,
-        submission=submission,
-        consultant=consultant,
-        office=routing.office,
-        receipt_url=receipt_url(submission.public_id),
-        topics=TOPICS,
-        cooperation=EXISTING_COOPERATION,
-        total_quantity=sum(line.quantity for line in submission.lines),
-        salesforce_url=submission.salesforce_url,
-        existing_contact=submission.salesforce_object == "Contact",
-    )
+    requester_language = submission.language or "da"
+    language = requester_language if job.target in TO_REQUESTER else "da"
+    with force_locale(language):
+        email = render_email(
+            TEMPLATE_FOR_TARGET[job.target],
+            **shared,
+            submission=submission,
+            consultant=consultant,
+            office=routing.office,
+            receipt_url=receipt_url(submission.public_id, language),
+            topics=TOPICS,
+            cooperation=EXISTING_COOPERATION,
+            total_quantity=sum(line.quantity for line in submission.lines),
+            salesforce_url=submission.salesforce_url,
+            existing_contact=submission.salesforce_object == "Contact",
+            requester_language=LANGUAGES.get(requester_language, requester_language),
+        )
     message = IntakeMessage(
         subject=email.subject,
         sender=sender,

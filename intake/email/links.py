@@ -16,5 +16,7 @@ def public_url_for(endpoint: str, **values: Any) -> str:
         return url_for(endpoint, _external=True, **values)
 
 
-def receipt_url(public_id: str) -> str:
-    return public_url_for("intake_public.receipt", token=receipt_token(public_id))
+def receipt_url(public_id: str, language: str = "da") -> str:
+    """The receipt page; in English (`?lang=en`) for a requester who wrote in English."""
+    extra = {"lang": language} if language != "da" else {}
+    return public_url_for("intake_public.receipt", token=receipt_token(public_id), **extra)

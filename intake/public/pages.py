@@ -17,7 +17,7 @@ from wtforms.csrf.core import CSRFTokenField
 from forms.contact import PublicForm
 from forms.pamphlet_order import PamphletOrderForm, ShownPamphlet
 from forms.startup_help import StartupHelpForm
-from intake import held
+from intake import held, i18n
 from intake.db import get_session
 from intake.email.context import about
 from intake.labels import EXISTING_COOPERATION, TOPICS
@@ -35,6 +35,7 @@ from intake.submissions import (
     store,
 )
 from intake.tokens import form_token, public_id_from_receipt_token, read_form_token, receipt_token
+from intake.translation import _l
 from intake.web import csrf, error_pages
 from intake.web.blueprints import PUBLIC
 from intake.web.csrf import shows_form_again
@@ -49,8 +50,8 @@ bp = Blueprint(
 
 # A post that came sooner after the form was shown than a person can fill it in (a browser's
 # autofill can), or without a genuine "shown at" stamp: the form again, every value kept.
-TOO_SOON = "Din henvendelse er ikke sendt endnu. Tjek oplysningerne, og send igen."
-EXPIRED_MESSAGE = (
+TOO_SOON = _l("Din henvendelse er ikke sendt endnu. Tjek oplysningerne, og send igen.")
+EXPIRED_MESSAGE = _l(
     "Siden har været åben så længe, at den er udløbet. Tjek oplysningerne, og send igen."
 )
 
@@ -149,6 +150,7 @@ def privacy() -> str:
 
 error_pages.register(bp, rate_limited=True, not_found_page=True)
 bp.before_request(csrf.check)
+bp.after_request(i18n.remember_choice)  # ?lang= kept in a cookie
 bp.record_once(lambda setup: setup.app.extensions.setdefault(BlankForms.KEY, BlankForms()))
 
 
@@ -195,7 +197,7 @@ def _blank_form(
         tokens["csrf_token"] = generate_csrf()
     blank_forms: BlankForms = current_app.extensions[BlankForms.KEY]
     return blank_forms.show(
-        page.name,
+        f"{page.name}:{i18n.current_language()}",  # one kept page per language
         (catalogue, request.script_root),
         render,
         tokens,
@@ -257,6 +259,7 @@ def _answer_post(
 
     route = current_intake().routing.route(form.municipality.data)
     submission = page.build(form, route, stamp.submission_key)
+    submission.language = i18n.current_language()  # the requester's e-mails go out in it
     if form.website.data:
         current_app.logger.info(
             "Held a post to %s as likely spam: its hidden field was filled", page.name

@@ -1,11 +1,12 @@
-"""The CSRF check on BL Intake's own pages, and its one Danish answer.
+"""The CSRF check on BL Intake's own pages, and its one answer.
 
 Every POST to our blueprints must carry the session's CSRF token (Flask-WTF's `csrf_token`
 field). `check` runs before every view of ours (each blueprint registers it), so no view ever
 acts on a forged or stale post:
 it raises Flask-WTF's `CSRFError`, which one handler (intake.web.error_pages) answers with 400
-and the one Danish message REFUSED. A page whose form should come back with what was typed
-(the public forms, sign-in, the catalogue) says how to show it with `@shows_form_again(...)`,
+and the one message REFUSED (Danish; English on a public page in English). A page whose form
+should come back with what was typed (the public forms, sign-in, the catalogue) says how to
+show it with `@shows_form_again(...)`,
 placed under its access check (`requires`): the refusal then waits until that check has let
 the person in, and the page answers with the form instead of the error page. A host app that
 turns CSRF off (WTF_CSRF_ENABLED = False) turns it off here too.
@@ -21,9 +22,10 @@ from flask import current_app, g, request
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
+from intake.translation import _l
 from intake.web.blueprints import OWN_BLUEPRINTS, PUBLIC
 
-REFUSED = (
+REFUSED = _l(
     "Det blev ikke sendt, fordi sikkerhedsnøglen manglede eller var udløbet. "
     "Tjek oplysningerne, og send igen."
 )
@@ -32,7 +34,7 @@ _FORM_AGAIN = "intake_csrf_form_again"  # the attribute `shows_form_again` puts 
 _REFUSED_LATER = "intake_csrf_refused"  # on `g`: refused, to be raised inside the view
 
 View = TypeVar("View", bound=Callable[..., Any])
-FormAgain = Callable[[str], str]  # the page with its form as posted, and this message on top
+FormAgain = Callable[[Any], str]  # the page with its form as posted, and this message on top
 
 
 def shows_form_again(again: FormAgain) -> Callable[[View], View]:
@@ -42,7 +44,7 @@ def shows_form_again(again: FormAgain) -> Callable[[View], View]:
         @wraps(view)
         def checked(*args: Any, **kwargs: Any) -> Any:
             if g.pop(_REFUSED_LATER, False):
-                raise CSRFError(REFUSED)
+                raise CSRFError(str(REFUSED))
             return view(*args, **kwargs)
 
         setattr(checked, _FORM_AGAIN, again)  # `requires` above copies it (functools.wraps)
@@ -72,5 +74,5 @@ def check() -> None:
     except ValidationError as error:
         current_app.logger.info("Refused a post without a valid CSRF token: %s", error)
         if form_again(request.endpoint) is None:
-            raise CSRFError(REFUSED) from None
+            raise CSRFError(str(REFUSED)) from None
         g.setdefault(_REFUSED_LATER, True)  # the view refuses it, after its access check

@@ -1,5 +1,6 @@
-"""Danish pages for what can go wrong on BL Intake's own pages: 400 (a refused CSRF token, an
-unknown Host), 404, 413, 429, 500 and 503.
+"""Danish pages (English on the public pages, when chosen: intake.i18n) for what can go wrong
+on BL Intake's own pages: 400 (a refused CSRF token, an unknown Host), 404, 410 (a receipt
+whose data is deleted: intake.public), 413, 429, 500 and 503.
 
 Never a stack trace. The pages render without touching the database (no context
 processors, no signed-in user), because one of them answers "the database is unavailable".
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 from flask import Blueprint, Flask, current_app, render_template, request
+from flask_babel import gettext
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -18,45 +21,55 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import InternalServerError, NotFound, RequestEntityTooLarge, SecurityError
 
 from intake.state import current_intake
+from intake.translation import _l
 from intake.web import csrf
 
 # Seconds a client is asked to wait before trying again when the database is unavailable.
 DATABASE_RETRY_AFTER_SECONDS = 30
 
 TOO_LARGE = (
-    "Det, du sendte, er for stort",
+    _l("Det, du sendte, er for stort"),
     [
-        "Det, du sendte, er for stort til, at vi kan tage imod det. Formularerne har ikke brug "
-        "for så meget tekst.",
-        "Gå tilbage, gør teksten kortere, og send igen.",
+        _l(
+            "Det, du sendte, er for stort til, at vi kan tage imod det. Formularerne har ikke brug "
+            "for så meget tekst."
+        ),
+        _l("Gå tilbage, gør teksten kortere, og send igen."),
     ],
 )
 TOO_MANY = (
-    "For mange henvendelser",
+    _l("For mange henvendelser"),
     [
-        "Der er sendt for mange formularer fra din adresse på kort tid. Vent lidt, og prøv igen.",
+        _l(
+            "Der er sendt for mange formularer fra din adresse på kort tid. "
+            "Vent lidt, og prøv igen."
+        ),
     ],
 )
 SERVER_ERROR = (
-    "Der skete en fejl",
+    _l("Der skete en fejl"),
     [
-        "Der skete en fejl hos os, og siden kunne ikke vises. Prøv igen om lidt.",
-        "Sker det igen, så skriv til BL på info@bl.dk.",
+        _l("Der skete en fejl hos os, og siden kunne ikke vises. Prøv igen om lidt."),
+        _l("Sker det igen, så skriv til BL på info@bl.dk."),
     ],
 )
 UNAVAILABLE = (
-    "Vi kan ikke gemme din henvendelse lige nu",
+    _l("Vi kan ikke gemme din henvendelse lige nu"),
     [
-        "Formularen kunne ikke gemmes, fordi vores database ikke svarer lige nu. Prøv igen om "
-        "et øjeblik.",
-        "Gå tilbage med browserens tilbage-knap: det, du har skrevet, står der normalt stadig.",
+        _l(
+            "Formularen kunne ikke gemmes, fordi vores database ikke svarer lige nu. Prøv igen om "
+            "et øjeblik."
+        ),
+        _l("Gå tilbage med browserens tilbage-knap: det, du har skrevet, står der normalt stadig."),
     ],
 )
 UNAVAILABLE_PAGE = (  # the same, for a page asked for (nothing was sent, so nothing to keep)
-    "Siden kan ikke vises lige nu",
+    _l("Siden kan ikke vises lige nu"),
     [
-        "Siden kunne ikke hentes, fordi vores database ikke svarer lige nu. Prøv igen om et "
-        "øjeblik.",
+        _l(
+            "Siden kunne ikke hentes, fordi vores database ikke svarer lige nu. Prøv igen om et "
+            "øjeblik."
+        ),
     ],
 )
 
@@ -64,7 +77,7 @@ UNAVAILABLE_PAGE = (  # the same, for a page asked for (nothing was sent, so not
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
-def render_error(page: tuple[str, list[str]]) -> str:
+def render_error(page: tuple[Any, list[Any]]) -> str:
     """The page, rendered straight from the template: no context processors, which in the
     back office would ask the database for the signed-in user."""
     title, paragraphs = page
@@ -77,7 +90,7 @@ def csrf_refused(error: CSRFError) -> tuple[str, int] | tuple[str, int, dict[str
     made from the database, the catalogue's, cannot be shown while it is down: 503.)"""
     again = csrf.form_again(request.endpoint)
     if again is None:
-        return render_error(("Det blev ikke sendt", [csrf.REFUSED])), 400
+        return render_error((gettext("Det blev ikke sendt"), [csrf.REFUSED])), 400
     try:
         return again(csrf.REFUSED), 400
     except DATABASE_UNAVAILABLE as unavailable:

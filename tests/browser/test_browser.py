@@ -154,6 +154,34 @@ def choose_aeroe(page: Page) -> None:
     assert focus(page)["value"] == "492"  # Ærø, the last municipality in Danish order
 
 
+def contact_by_keyboard(page: Page) -> None:
+    """From the field before it: the organisation, Ærø, past the CVR, the name and e-mail."""
+    type_into(page, "organisation", "Boligforeningen Ærøhøj")
+    tab(page, "municipality")
+    choose_aeroe(page)
+    tab(page, "cvr")
+    type_into(page, "first_name", "Søren")
+    type_into(page, "last_name", "Ågård")
+    type_into(page, "email", "soeren@ærøhøj.dk", "soeren@xn--rhj-xla5gb.dk")
+
+
+def topics_and_cooperation_by_keyboard(page: Page) -> None:
+    """From the role field: tick the second and third topics, answer the second answer."""
+    # Topics: every checkbox is a tab stop of its own; Space ticks it.
+    tab(page, "topics-0")
+    tab(page, "topics-1")
+    page.keyboard.press("Space")
+    tab(page, "topics-2")
+    page.keyboard.press("Space")
+    tab(page, "topics-3")
+    tab(page, "topics-4")
+    # A radio group is one tab stop; the arrow keys move within it and choose.
+    tab(page, "existing_cooperation-0")
+    page.keyboard.press("ArrowDown")
+    now = focus(page)
+    assert (now["id"], now["checked"]) == ("existing_cooperation-1", True)
+
+
 def check_receipt(page: Page, heading: str, prefix: str) -> str:
     page.wait_for_url(re.compile(r"/kvittering/[^/]+$"))
     assert page.locator("h1").inner_text() == heading
@@ -217,13 +245,7 @@ def test_pamphlet_order_by_keyboard_only(page: Page, live_server: str, db: Sessi
     page.goto(live_server + "/pjecer/")
     skip_to_content(page)
     type_into(page, "quantity-kommunesamarbejde", "10")  # empty until a number is written
-    type_into(page, "organisation", "Boligforeningen Ærøhøj")
-    tab(page, "municipality")
-    choose_aeroe(page)
-    tab(page, "cvr")
-    type_into(page, "first_name", "Søren")
-    type_into(page, "last_name", "Ågård")
-    type_into(page, "email", "soeren@ærøhøj.dk", "soeren@xn--rhj-xla5gb.dk")
+    contact_by_keyboard(page)
     type_into(page, "phone", "33 76 20 40")
     type_into(page, "role", "Formand")
     type_into(page, "street", "Æblevej 3")
@@ -268,28 +290,10 @@ def test_startup_help_by_keyboard_only(page: Page, live_server: str, db: Session
 
     page.goto(live_server + "/opstartshjaelp/")
     skip_to_content(page)
-    type_into(page, "organisation", "Boligforeningen Ærøhøj")
-    tab(page, "municipality")
-    choose_aeroe(page)
-    tab(page, "cvr")
-    type_into(page, "first_name", "Søren")
-    type_into(page, "last_name", "Ågård")
-    type_into(page, "email", "soeren@ærøhøj.dk", "soeren@xn--rhj-xla5gb.dk")
+    contact_by_keyboard(page)
     tab(page, "phone")
     tab(page, "role")
-    # Topics: every checkbox is a tab stop of its own; Space ticks it.
-    tab(page, "topics-0")
-    tab(page, "topics-1")
-    page.keyboard.press("Space")
-    tab(page, "topics-2")
-    page.keyboard.press("Space")
-    tab(page, "topics-3")
-    tab(page, "topics-4")
-    # A radio group is one tab stop; the arrow keys move within it and choose.
-    tab(page, "existing_cooperation-0")
-    page.keyboard.press("ArrowDown")
-    now = focus(page)
-    assert (now["id"], now["checked"]) == ("existing_cooperation-1", True)
+    topics_and_cooperation_by_keyboard(page)
     type_into(page, "participants", "Ærøskøbing Boligforening")
     type_into(page, "message", "Vi vil gerne i gang.\nHvor starter vi på Ærø?")
     button = tab(page, "")

@@ -1,6 +1,7 @@
 """The W3C Nu Html Checker finds no error on any page or HTML e-mail (beside axe-core, which the
-browser tests run): every public page in each of its states, every back-office page, the error
-pages, and every e-mail's HTML for both kinds of request.
+browser tests run): every public page in each of its states, in Danish and in English, every
+back-office page, the error pages, and every e-mail's HTML for both kinds of request (the
+requester's in both languages).
 
 The checker is npm's vnu-jar, run with Debian's Java; `make test` installs both (`make vnu`) and
 says where the jar is (INTAKE_VNU_JAR). The back office's pages are found in the app's url_map,
@@ -25,6 +26,7 @@ from sqlalchemy import select
 
 from intake.delivery.worker import Worker
 from intake.models import HeldPost, Pamphlet, Submission, SubmissionKind, utcnow
+from intake.order_lifecycle import mark_cancelled, mark_shipped
 from intake.privacy.anonymise import anonymise
 from intake.web import error_pages
 from tests.support.helpers import VALID_HELP, VALID_ORDER, hidden_fields, submit
@@ -221,6 +223,32 @@ def e_mails(pages: Pages, app: Flask, mail_dir: Path) -> None:
         pages.add(f"e-mail {path.name}", html.get_content())
 
 
+def english_pages(pages: Pages, app: Flask, db: Any, mail_dir: Path) -> None:
+    """The public pages, the error pages and the requester's e-mails in English."""
+    client = app.test_client()
+    client.get("/pjecer/?lang=en")
+    public_pages(pages, client)
+    with app.test_request_context("/pjecer/?lang=en"):
+        for name in ("TOO_LARGE", "TOO_MANY", "SERVER_ERROR", "UNAVAILABLE", "UNAVAILABLE_PAGE"):
+            pages.add(f"{name} en", error_pages.render_error(getattr(error_pages, name)))
+    seen = set(mail_dir.glob("*.eml"))
+    submit(client, "/opstartshjaelp/", VALID_HELP)
+    orders = [submit(client, "/pjecer/", VALID_ORDER).headers["Location"] for _ in range(2)]
+    english = db.scalars(select(Submission).where(Submission.language == "en")).all()
+    shipped, cancelled = [s for s in english if s.kind is SubmissionKind.PAMPHLET_ORDER][-2:]
+    mark_shipped(db, shipped, "test", note="Lagt i postkassen", parcel="00370712345678901234")
+    mark_cancelled(db, cancelled, "test", "Udsolgt.")
+    for location in orders:
+        pages.get(client, location)
+    Worker(app).run_once()
+    for path in sorted(set(mail_dir.glob("*.eml")) - seen):
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        html = message.get_body(preferencelist=("html",)).get_content()
+        if "requester" in path.name or "shipped" in path.name or "cancelled" in path.name:
+            assert '<html lang="en">' in html, path.name
+        pages.add(f"e-mail {path.name}", html)
+
+
 def test_every_page_and_every_html_e_mail_is_valid_html(
     checker, app, client, admin, office, db, config, tmp_path
 ):
@@ -231,6 +259,7 @@ def test_every_page_and_every_html_e_mail_is_valid_html(
     follow_up_states(pages, admin, db)
     error_pages_of(pages, app)
     e_mails(pages, app, Path(config["INTAKE_MAIL_DIR"]))
+    english_pages(pages, app, db, Path(config["INTAKE_MAIL_DIR"]))
 
     # A receipt whose personal data is gone (410).
     location = submit(client, "/opstartshjaelp/", VALID_HELP).headers["Location"]
@@ -239,5 +268,5 @@ def test_every_page_and_every_html_e_mail_is_valid_html(
     db.commit()
     pages.get(client, location, status=410)
 
-    assert len(pages.names) > 40
+    assert len(pages.names) > 60
     assert errors_of(checker, pages.folder) == []

@@ -188,7 +188,7 @@ def test_going_back_before_the_crm_follow_up_keeps_the_requests(database_url, tr
             )
         )
     try:
-        migrate.downgrade(engine, "-1")
+        migrate.downgrade(engine, "0010")
         assert "intake_municipal_cooperations" not in inspect(engine).get_table_names()
         columns = {c["name"] for c in inspect(engine).get_columns("intake_submissions")}
         assert not columns & {"crm_lead_status", "crm_converted", "crm_task_status"}
@@ -204,3 +204,16 @@ def test_going_back_before_the_crm_follow_up_keeps_the_requests(database_url, tr
         ).one()
     assert (row[0], bool(row[1])) == (None, False)
     engine.dispose()
+
+
+def test_requests_made_before_0013_were_danish_and_going_back_drops_the_language(submitted):
+    """0013 adds the language a requester used: earlier requests were made on the Danish
+    forms; going back to 0010 drops it and keeps the requests."""
+    migrate.downgrade(submitted, "0010")
+    columns = {c["name"] for c in inspect(submitted).get_columns("intake_submissions")}
+    assert "language" not in columns
+    migrate.upgrade(submitted)
+    with submitted.connect() as connection:
+        languages = connection.execute(text("SELECT language FROM intake_submissions")).all()
+    assert [tuple(row) for row in languages] == [("da",)]
+    submitted.dispose()

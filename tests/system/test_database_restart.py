@@ -41,8 +41,10 @@ from tests.support.worker_process import start_worker, stop, wait_for
 
 pytestmark = pytest.mark.slow
 
-UNAVAILABLE_TITLE = UNAVAILABLE[0]  # "Vi kan ikke gemme din henvendelse lige nu"
-UNAVAILABLE_PAGE_TITLE = UNAVAILABLE_PAGE[0]  # a form asked for: "Siden kan ikke vises lige nu"
+UNAVAILABLE_TITLE = str(UNAVAILABLE[0])  # "Vi kan ikke gemme din henvendelse lige nu"
+UNAVAILABLE_PAGE_TITLE = str(
+    UNAVAILABLE_PAGE[0]
+)  # a form asked for: "Siden kan ikke vises lige nu"
 WAIT = 60  # seconds: a generous deadline for each step on a busy machine (the lease is 300)
 
 

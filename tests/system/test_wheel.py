@@ -3,6 +3,7 @@ and the Salesforce emulator's trustme comes only with the ``emulator`` extra."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import sysconfig
@@ -31,8 +32,9 @@ RENDER = textwrap.dedent(
     client = app.test_client()
     page = client.get("/pjecer/")
     css = client.get("/intake-static/intake.css")
+    english = client.get("/pjecer/?lang=en").get_data(as_text=True)
     print(intake.__file__)
-    print(page.status_code, css.status_code)
+    print(page.status_code, css.status_code, "<h1>Order pamphlets</h1>" in english)
     print(page.get_data(as_text=True))
     css.close()
     """
@@ -106,7 +108,7 @@ def test_the_wheel_renders_a_form_from_a_fresh_venv(tmp_path, wheel):
     assert result.returncode == 0, result.stderr
     installed_at, statuses, html = result.stdout.split("\n", 2)
     assert installed_at.startswith(str(tmp_path / "venv")), installed_at
-    assert statuses == "200 200"
+    assert statuses == "200 200 True"  # the English catalogue came with the wheel
     assert "<h1>Bestil pjecer</h1>" in html
     assert "Kommunesamarbejde – Hvorfor og hvordan?" in html
     assert '<option value="492">Ærø</option>' in html
@@ -128,6 +130,19 @@ def installs(requires: list[str], extras: set[str]) -> set[str]:
             else:
                 names.add(canonicalize_name(requirement.name))
     return names
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_compiled_catalogue_and_no_stale_one(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        mo = archive.read("intake/translations/en/LC_MESSAGES/messages.mo")
+    assert names.count("intake/translations/en/LC_MESSAGES/messages.mo") == 1
+    assert "intake/translations/en/LC_MESSAGES/messages.po" in names
+    from babel.messages.mofile import read_mo
+
+    catalog = read_mo(io.BytesIO(mo))
+    assert catalog.get("Bestil pjecer").string == "Order pamphlets"
 
 
 @pytest.mark.slow

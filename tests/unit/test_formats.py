@@ -119,3 +119,21 @@ def test_a_town_typed_in_decomposed_letters_is_the_same_town():
     decomposed = "Sønderå".replace("å", "a\u030a")
     assert decomposed != "Sønderå"
     assert same_town(decomposed, "Sønderå")
+
+
+def test_in_english_dates_read_4_december_2026_and_numbers_10_000():
+    """On an English page or in an English e-mail (intake.i18n); Danish stays as above."""
+    from flask import Flask
+    from flask_babel import Babel, force_locale
+
+    app = Flask(__name__)
+    Babel(app, default_locale="da")
+    moment = datetime(2026, 12, 4, 17, 35, tzinfo=UTC)
+    with app.app_context():
+        assert formats.when(moment) == "4. december 2026 kl. 18.35"
+        with force_locale("en"):
+            assert formats.day(date(2026, 12, 4)) == "4 December 2026"
+            assert formats.when(moment) == "4 December 2026 at 18:35"
+            assert formats.whole_number(10000) == "10,000"
+            assert formats.when_in_table(moment) == "04.12.2026 kl. 18.35"  # staff's tables
+        assert formats.whole_number(10000) == "10.000"

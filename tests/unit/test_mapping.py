@@ -268,3 +268,13 @@ def test_every_source_gives_a_value_and_unknown_ones_stop_the_app():
         assert values["lead_source"] == "Web" and values["country_code"] == "DK"
     with pytest.raises(RuntimeError, match="'kommune' is not a source; choose from city, "):
         parse_extra_fields("Kommune__c=kommune")
+
+
+def test_the_lead_says_in_danish_which_language_the_requester_used():
+    english = lead_from_submission(order(language="en"), NO_OWNER, lead_source="BL Intake")
+    assert english["Description"].split("\n")[1:3] == [
+        "Kommune: Herning Kommune (657), 7. kreds",
+        "Sprog: engelsk",
+    ]
+    danish = lead_from_submission(order(language="da"), NO_OWNER, lead_source="BL Intake")
+    assert "Sprog" not in danish["Description"]
