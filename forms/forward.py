@@ -7,6 +7,7 @@ from typing import Any
 from wtforms import Field, SelectField, TextAreaField
 from wtforms.validators import StopValidation
 
+from forms.contact import select_choices
 from forms.filters import clean_text
 from forms.formdata import FormFieldsOnly
 from forms.validators import max_length
@@ -30,9 +31,10 @@ class ForwardForm(FormFieldsOnly):
         super().__init__(*args, **kwargs)
         self.names = consultants
         self.current = current
-        self.consultant.choices = [("", "Vælg en konsulent")] + [
-            (key, name) for key, name in consultants.items() if key != current
-        ]
+        self.consultant.choices = select_choices(
+            [("", "Vælg en konsulent")]
+            + [(key, name) for key, name in consultants.items() if key != current]
+        )
 
     @property
     def error_fields(self) -> list[Field]:

@@ -12,6 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 from wtforms import Field, Form, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import StopValidation, ValidationError
 
+from forms.contact import select_choices
 from forms.filters import clean_line, clean_text
 from forms.formdata import FormFieldsOnly
 from forms.validators import danish_phone, max_length, visible_text
@@ -54,7 +55,7 @@ class MunicipalityRoutingForm(WithErrorFields, FormFieldsOnly):
     kreds = SelectField("Kreds", validate_choice=False, coerce=str)
     status = RadioField(
         "Hvor sikker er kredsen?",
-        choices=list(ROUTING_STATUSES.items()),
+        choices=select_choices(ROUTING_STATUSES.items()),
         validate_choice=False,
     )
     note = TextAreaField(
@@ -69,7 +70,9 @@ class MunicipalityRoutingForm(WithErrorFields, FormFieldsOnly):
     def __init__(self, *args: Any, kredse: dict[int, str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.known_kredse = kredse
-        self.kreds.choices = [(str(k), f"{k}. kreds – {name}") for k, name in kredse.items()]
+        self.kreds.choices = select_choices(
+            (str(k), f"{k}. kreds – {name}") for k, name in kredse.items()
+        )
 
     def validate_kreds(self, field: Field) -> None:
         raw = (field.data or "").strip()
