@@ -186,9 +186,7 @@ def routing_and_request_states(pages: Pages, admin: Any, db: Any) -> None:
     """The routing's and the consultants' forms with errors, a request's form with an error,
     and a start-up request sent on (its page then lists the sending-on's deliveries)."""
     token = hidden_fields(admin.get("/admin/routing/492").get_data(as_text=True))["csrf_token"]
-    pages.post(
-        admin, "/admin/routing/492", {"csrf_token": token, "kreds": "12", "status": "x"}
-    )
+    pages.post(admin, "/admin/routing/492", {"csrf_token": token, "kreds": "12", "status": "x"})
     pages.post(
         admin,
         "/admin/consultants/",
