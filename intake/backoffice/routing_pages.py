@@ -14,7 +14,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from forms.routing_edit import ConsultantForm, MunicipalityRoutingForm, OfficeForm
+from forms.routing_edit import (
+    ConsultantForm,
+    MunicipalityRoutingForm,
+    OfficeForm,
+    WithErrorFields,
+)
 from intake.backoffice.access import requires
 from intake.backoffice.blueprint import bp
 from intake.db import get_session
@@ -158,7 +163,7 @@ def _consultants_page(
     status: int = 200,
     notice: str | None = None,
 ) -> tuple[str, int]:
-    forms = [office, *consultants.values()]
+    forms: list[WithErrorFields] = [office, *consultants.values()]
     error_fields = [field for form in forms for field in form.error_fields]
     html = render_template(
         "intake/admin/consultants.html",

@@ -127,14 +127,15 @@ def write(connection: Connection, routing: Routing, read_at: int | None = None) 
     if read_at is None:
         version = bump_version(connection)
     else:
-        version = connection.execute(
+        raised = connection.execute(
             update(_VERSION)
             .where(_VERSION.c.id == 1, _VERSION.c.version == read_at)
             .values(version=_VERSION.c.version + 1, changed_at=utcnow())
             .returning(_VERSION.c.version)
         ).scalar()
-        if version is None:
+        if raised is None:
             raise Conflict()
+        version = int(raised)
     connection.execute(delete(_MUNICIPALITIES))
     connection.execute(delete(_KREDSE))
     connection.execute(delete(_CONSULTANTS))

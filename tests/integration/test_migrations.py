@@ -164,3 +164,33 @@ def test_going_back_before_held_posts_keeps_parcel_numbers_and_is_refused_while_
     assert consent_at is not None  # the older version requires it
     migrate.upgrade(submitted)
     submitted.dispose()
+
+
+def test_going_back_before_the_routing_in_the_database_and_up_again(app, client, db):
+    """0011 → 0010: the routing tables and the requests' sending-on go (their jobs too; the
+    requests stay, with the consultant they are with now); up again, the routing file seeds the
+    routing once more. On SQLite and PostgreSQL."""
+    from intake.forwarding import forward
+    from intake.models import DeliveryJob, Submission
+
+    submit(client, "/opstartshjaelp/", VALID_HELP)
+    submission = db.query(Submission).one()
+    with app.app_context():
+        routing = app.extensions["intake"].routing
+        forward(db, submission, routing.consultants["jbh"], routing.consultants["sma"], "it@bl.dk")
+    assert db.query(DeliveryJob).count() == 6
+    db.close()
+    engine = app.extensions["intake"].database.engine
+
+    migrate.downgrade(engine, "0010")
+    tables = set(inspect(engine).get_table_names())
+    assert not tables & {"intake_forwards", "intake_routing_municipalities"}
+    with engine.connect() as connection:
+        jobs = connection.execute(text("SELECT count(*) FROM intake_delivery_jobs")).scalar()
+        consultant = connection.execute(text("SELECT consultant_key FROM intake_submissions"))
+        assert (jobs, consultant.scalar()) == (3, "sma")
+
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        seeded = connection.execute(text("SELECT count(*) FROM intake_routing_municipalities"))
+        assert seeded.scalar() == 98
