@@ -59,6 +59,16 @@ def post_form(visitor: Visitor, path: str, changes: dict[str, str], to: str = ""
     return visitor.post(to or path, fields)
 
 
+def enter_salesforce_users(it: Visitor) -> None:
+    """The consultants' Salesforce users, entered in the back office while the worker runs."""
+    saved = post_form(
+        it,
+        "/admin/consultants/",
+        {"jbh-salesforce_user_id": JBH_USER, "sma-salesforce_user_id": SMA_USER},
+    )
+    assert saved.status_code == 302, saved.text
+
+
 def send(live_server: str, db: Any, path: str, data: dict[str, str]) -> str:
     """A person sends the public form; the reference their receipt shows."""
     person = Visitor(live_server, address="127.0.0.5")
@@ -90,13 +100,7 @@ def delivered(db: Any, reference: str) -> bool:
 def test_a_kreds_changed_in_the_back_office_routes_the_next_request(
     it, worker, live_server, db, smtp, salesforce
 ):
-    # The consultants' Salesforce users, entered in the back office while the worker runs.
-    saved = post_form(
-        it,
-        "/admin/consultants/",
-        {"jbh-salesforce_user_id": JBH_USER, "sma-salesforce_user_id": SMA_USER},
-    )
-    assert saved.status_code == 302, saved.text
+    enter_salesforce_users(it)
     first = send(live_server, db, "/pjecer/", VALID_ORDER)  # Ærø: kreds 3, Jens B. Hansen
     wait_for(lambda: delivered(db, first), what=f"{first} to be delivered")
     assert len(mail_to(smtp, "jbh@bl.dk")) == 1
@@ -121,12 +125,7 @@ def test_a_kreds_changed_in_the_back_office_routes_the_next_request(
 def test_a_request_sent_on_reaches_the_new_consultant_and_its_lead_changes_owner(
     it, worker, live_server, db, smtp, salesforce
 ):
-    saved = post_form(
-        it,
-        "/admin/consultants/",
-        {"jbh-salesforce_user_id": JBH_USER, "sma-salesforce_user_id": SMA_USER},
-    )
-    assert saved.status_code == 302, saved.text
+    enter_salesforce_users(it)
     reference = send(live_server, db, "/opstartshjaelp/", VALID_HELP)  # to Jens B. Hansen
     wait_for(lambda: delivered(db, reference), what=f"{reference} to be delivered")
     (first_mail,) = mail_to(smtp, "jbh@bl.dk")
