@@ -69,7 +69,7 @@ class LiveRouting:
                         return self.from_file
                     routing = routing_from_data(read[1], DATABASE_SOURCE)
                     self._held = (read[0], routing)
-                    log.info("Routing read from the database (version %d)", read[0])
+                    log.debug("Routing read from the database (version %d)", read[0])
                     return routing
         except SQLAlchemyError as error:
             held = self._held
