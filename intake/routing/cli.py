@@ -94,7 +94,13 @@ def import_command(path: Path) -> None:
         data.clear()
         data.update(store.edited(new))
 
-    lines = change_routing(get_session(), CLI_ACTOR, "routing_imported", replace)
+    try:
+        lines = change_routing(get_session(), CLI_ACTOR, "routing_imported", replace)
+    except store.Conflict:
+        raise click.ClickException(
+            "Routingen blev ændret i databasen under importen, og intet er importeret. "
+            "Kør kommandoen igen."
+        ) from None
     if not lines:
         click.echo("Routingen i filen er den samme som i databasen: intet er ændret.")
         return
