@@ -7,6 +7,7 @@ privacy/cli.py); intake.extension puts them in this group.
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from intake import migrate
@@ -55,7 +56,9 @@ def intake_group(*commands: click.Command) -> IntakeGroup:
 def db_upgrade() -> None:
     """Create or upgrade BL Intake's tables to the newest schema."""
     database = current_intake().database
-    migrate.upgrade(database.engine)
+    # A new database's routing is seeded from the routing file (INTAKE_ROUTING_FILE or the
+    # shipped one); after that it lives in the database.
+    migrate.upgrade(database.engine, routing_file=current_app.config["INTAKE_ROUTING_FILE"])
     click.echo(
         f"Database is up to date: {database.engine.url.render_as_string(hide_password=True)}"
     )

@@ -25,6 +25,8 @@ from intake.backoffice import (  # noqa: F401 - each adds its pages to the back 
     municipality_pages,
     order_pages,
     overview_page,
+    request_pages,
+    routing_pages,
     selection_pages,
     sign_in_pages,
     slip_pages,
@@ -39,6 +41,7 @@ from intake.delivery.mail import MailChannel
 from intake.delivery.retry import RetryPolicy
 from intake.delivery.salesforce import SalesforceChannel
 from intake.delivery.salesforce_erasure import SalesforceErasureChannel
+from intake.delivery.salesforce_owner import SalesforceOwnerChannel
 from intake.monitoring import endpoints, metrics
 from intake.observability import request_log
 from intake.observability.log_context import CONTEXT_FILTER
@@ -47,6 +50,7 @@ from intake.privacy import cli as privacy_cli
 from intake.public import pages as public_pages
 from intake.routing import cli as routing_cli
 from intake.routing.checker import load_routing
+from intake.routing.live import LiveRouting
 from intake.routing.model import Routing
 from intake.staff import cli as staff_cli
 from intake.state import IntakeState, current_intake
@@ -84,6 +88,7 @@ def delivery_channels(app: Flask, salesforce: SalesforceConfig | None) -> list[C
             salesforce, client, current_routing, retry_policy=crm_retry, contacts=contacts
         ),
         SalesforceErasureChannel(salesforce, client, crm_retry),
+        SalesforceOwnerChannel(salesforce, client, current_routing, crm_retry),
         MailChannel(current_routing),
     ]
 
@@ -132,9 +137,11 @@ class Intake:
         settings.check_staff_settings(app)
         settings.check_receipt_settings(app)
         salesforce = load_salesforce_config(app.config)
+        from_file = load_routing(app.config["INTAKE_ROUTING_FILE"])  # checked at start
+        database = Database.connect(settings.database_url(app))
         state = IntakeState(
-            routing=load_routing(app.config["INTAKE_ROUTING_FILE"]),
-            database=Database.connect(settings.database_url(app)),
+            live_routing=LiveRouting(from_file, database.engine),
+            database=database,
             salesforce=salesforce,
             limiter=Limiter(
                 get_remote_address,

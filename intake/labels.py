@@ -45,12 +45,18 @@ AUDIT_ACTIONS: dict[str, str] = {
     "salesforce_no_lead": "Intet lead at slette i Salesforce",
     "cooperation_recorded": "Kommunesamarbejde registreret",
     "cooperation_removed": "Registreret kommunesamarbejde fjernet",
+    "request_forwarded": "Sendt videre til en anden konsulent",
+    "routing_municipality_changed": "Routing: kommune ændret",
+    "routing_consultants_changed": "Routing: konsulenter og pjecekontor ændret",
+    "routing_imported": "Routing importeret",
+    "salesforce_owner_changed": "Ny ejer af leadet i Salesforce",
 }
 
 JOB_KINDS: dict[JobKind, str] = {
     JobKind.EMAIL: "E-mail",
     JobKind.SALESFORCE: "Salesforce",
     JobKind.SALESFORCE_ERASE: "Sletning i Salesforce",
+    JobKind.SALESFORCE_OWNER: "Ny ejer i Salesforce",
 }
 JOB_TARGETS: dict[JobTarget, str] = {
     JobTarget.PAMPHLET_OFFICE: "Pjecekontoret",
@@ -59,6 +65,7 @@ JOB_TARGETS: dict[JobTarget, str] = {
     JobTarget.LEAD: "Lead",
     JobTarget.SHIPPED: "Afsendt-besked til bestilleren",
     JobTarget.CANCELLED: "Annulleret-besked til bestilleren",
+    JobTarget.PREVIOUS_CONSULTANT: "Besked til den forrige konsulent",
 }
 JOB_STATUSES: dict[JobStatus, str] = {
     JobStatus.PENDING: "Venter",

@@ -15,10 +15,13 @@ def _config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", routing_file: str | None = None) -> None:
+    """Upgrade the schema; a new database's routing is seeded from `routing_file` (None: the
+    shipped one)."""
     config = _config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        config.attributes["routing_file"] = routing_file
         command.upgrade(config, revision)
 
 

@@ -89,6 +89,7 @@ class JobKind(enum.StrEnum):
     EMAIL = "email"
     SALESFORCE = "salesforce"
     SALESFORCE_ERASE = "salesforce_erase"  # delete the submission's unconverted lead (GDPR)
+    SALESFORCE_OWNER = "salesforce_owner"  # a request sent on: its lead gets the new owner
 
 
 class JobTarget(enum.StrEnum):
@@ -98,6 +99,7 @@ class JobTarget(enum.StrEnum):
     LEAD = "lead"
     SHIPPED = "shipped"  # "your pamphlets are on their way", to the orderer
     CANCELLED = "cancelled"  # "your order is cancelled", with the reason, to the orderer
+    PREVIOUS_CONSULTANT = "previous_consultant"  # a request sent on: told the first consultant
 
 
 class JobStatus(enum.StrEnum):
@@ -206,6 +208,7 @@ class Submission(Base):
     jobs: Mapped[list[DeliveryJob]] = relationship(
         back_populates="submission", order_by="DeliveryJob.id"
     )
+    forwards: Mapped[list[Forward]] = relationship(order_by="Forward.number")
 
     @property
     def full_name(self) -> str:
@@ -251,7 +254,14 @@ class DeliveryJob(Base):
 
     __tablename__ = "intake_delivery_jobs"
     __table_args__ = (
-        UniqueConstraint("submission_id", "kind", "target"),
+        # One job per submission, kind, target and sending-on (0: the submission's own).
+        UniqueConstraint(
+            "submission_id",
+            "kind",
+            "target",
+            "forward_number",
+            name="uq_intake_delivery_jobs_submission_forward",
+        ),
         # The worker's claim: due jobs of one kind, oldest first.
         Index("ix_intake_delivery_jobs_due", "kind", "status", "next_attempt_at"),
     )
@@ -260,6 +270,9 @@ class DeliveryJob(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("intake_submissions.id"))
     kind: Mapped[JobKind] = mapped_column(_enum(JobKind))
     target: Mapped[JobTarget] = mapped_column(_enum(JobTarget))
+    # 0: a job of the submission itself; n: of its n-th sending-on to another consultant
+    # (intake.forwarding, the Forward with that number).
+    forward_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[JobStatus] = mapped_column(_enum(JobStatus), default=JobStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -444,3 +457,84 @@ class MunicipalCooperation(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     recorded_by: Mapped[str] = mapped_column(String(254))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Forward(Base):
+    """A request sent on by staff to another consultant (intake.forwarding): the n-th of its
+    submission, from whom to whom, by whom and why. Its jobs carry its number."""
+
+    __tablename__ = "intake_forwards"
+    __table_args__ = (UniqueConstraint("submission_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("intake_submissions.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    from_consultant_key: Mapped[str] = mapped_column(String(32))
+    to_consultant_key: Mapped[str] = mapped_column(String(32))
+    by: Mapped[str] = mapped_column(String(254))  # the staff member's e-mail
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+# The routing (municipality → kreds → consultant) as BL's admins keep it: seeded from the
+# shipped TOML by migration 0011, edited in the back office, moved in and out with
+# `intake routing import/export`. intake.routing.store reads and writes it.
+
+
+class RoutingOffice(Base):
+    """One row (id 1): the pamphlet office."""
+
+    __tablename__ = "intake_routing_office"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(80), default="")
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(20), default="")
+
+
+class RoutingConsultant(Base):
+    """A district consultant; `key` is the short id requests keep (`consultant_key`)."""
+
+    __tablename__ = "intake_routing_consultants"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # the order they are listed in
+    name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    salesforce_user_id: Mapped[str | None] = mapped_column(String(18), default=None)
+
+
+class RoutingKreds(Base):
+    """A kreds and its one consultant."""
+
+    __tablename__ = "intake_routing_kredse"
+
+    kreds: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    consultant_key: Mapped[str] = mapped_column(
+        ForeignKey("intake_routing_consultants.key"), index=True
+    )
+
+
+class RoutingMunicipality(Base):
+    """A municipality's kreds, and how sure that is (`status`, see intake.labels)."""
+
+    __tablename__ = "intake_routing_municipalities"
+
+    code: Mapped[str] = mapped_column(String(3), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kreds: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class RoutingVersion(Base):
+    """One row (id 1): raised by every change of the routing, in the change's own commit.
+    Each process compares it with the routing it holds and reads the routing again when it
+    differs (intake.routing.live), so a change applies to the next submission everywhere."""
+
+    __tablename__ = "intake_routing_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

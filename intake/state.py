@@ -15,6 +15,7 @@ from flask_limiter import Limiter
 
 from crm_sync.config import SalesforceConfig
 from intake.db import Database
+from intake.routing.live import LiveRouting
 from intake.routing.model import Routing
 
 if TYPE_CHECKING:  # the channels use current_intake(); for their type only
@@ -25,11 +26,16 @@ if TYPE_CHECKING:  # the channels use current_intake(); for their type only
 class IntakeState:
     """Everything BL Intake keeps per app, in `app.extensions["intake"]`."""
 
-    routing: Routing
+    live_routing: LiveRouting  # the database's routing, read again when it changes
     database: Database
     salesforce: SalesforceConfig | None  # None: no credentials, CRM jobs wait
     limiter: Limiter  # throttles sign-in attempts (back office) and form posts (public pages)
     channels: Sequence[Channel]  # what the delivery worker delivers with, in this order
+
+    @property
+    def routing(self) -> Routing:
+        """The routing in force now (intake.routing.live)."""
+        return self.live_routing.current()
 
 
 def current_intake() -> IntakeState:

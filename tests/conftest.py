@@ -46,8 +46,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_database(worker_id: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A migrated database of our own on the PostgreSQL server, and its seeded catalogue."""
+def postgres_database(worker_id: str) -> Iterator[tuple[str, dict[str, list[dict[str, Any]]]]]:
+    """A migrated database of our own on the PostgreSQL server, and what the migrations seeded
+    (the catalogue, the routing), by table."""
     base_url = os.environ.get("INTAKE_TEST_POSTGRES_URL")
     if not base_url:
         missing_part("PostgreSQL: INTAKE_TEST_POSTGRES_URL is not set")
@@ -65,7 +66,12 @@ def postgres_database(worker_id: str) -> Iterator[tuple[str, list[dict[str, Any]
     engine = create_engine(url)
     migrate.upgrade(engine)
     with engine.connect() as conn:
-        seed = [dict(row._mapping) for row in conn.execute(text("SELECT * FROM intake_pamphlets"))]
+        seed = {
+            table: [
+                dict(row._mapping) for row in conn.execute(Base.metadata.tables[table].select())
+            ]
+            for table in SEEDED_TABLES
+        }
     engine.dispose()
     yield url, seed
     with admin.connect() as conn:
@@ -73,12 +79,24 @@ def postgres_database(worker_id: str) -> Iterator[tuple[str, list[dict[str, Any]
     admin.dispose()
 
 
-def _reset_postgres(url: str, seed: list[dict[str, Any]]) -> None:
+# What the migrations put in a new database, in the order it can be inserted again.
+SEEDED_TABLES = (
+    "intake_pamphlets",
+    "intake_routing_office",
+    "intake_routing_consultants",
+    "intake_routing_kredse",
+    "intake_routing_municipalities",
+    "intake_routing_version",
+)
+
+
+def _reset_postgres(url: str, seed: dict[str, list[dict[str, Any]]]) -> None:
     engine = create_engine(url)
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        conn.execute(Base.metadata.tables["intake_pamphlets"].insert(), seed)
+        for table in SEEDED_TABLES:
+            conn.execute(Base.metadata.tables[table].insert(), seed[table])
         # The seed keeps its ids; new pamphlets must be numbered after them.
         conn.execute(
             text(
@@ -98,8 +116,9 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
 
 
 @pytest.fixture
-def postgres_url(postgres_database: tuple[str, list[dict[str, Any]]]) -> str:
-    """This test process's PostgreSQL database, emptied but for the seeded catalogue."""
+def postgres_url(postgres_database: tuple[str, dict[str, list[dict[str, Any]]]]) -> str:
+    """This test process's PostgreSQL database, emptied but for the seeded catalogue and
+    routing."""
     url, seed = postgres_database
     _reset_postgres(url, seed)
     return url

@@ -31,6 +31,7 @@ NAVIGATION: list[tuple[str, str, StaffRole]] = [
     (f"{ADMIN}.overview", "Overblik", StaffRole.OFFICE),
     (f"{ADMIN}.held_posts", "Tilbageholdte", StaffRole.OFFICE),
     (f"{ADMIN}.deliveries", "Leverancer", StaffRole.ADMIN),
+    (f"{ADMIN}.routing", "Routing", StaffRole.ADMIN),
     (f"{ADMIN}.account", "Din konto", StaffRole.OFFICE),
 ]
 

@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from intake.models import BACKLOG, DeliveryJob, JobKind
 
-CRM_KINDS = (JobKind.SALESFORCE, JobKind.SALESFORCE_ERASE)
+CRM_KINDS = (JobKind.SALESFORCE, JobKind.SALESFORCE_ERASE, JobKind.SALESFORCE_OWNER)
 
 
 def waiting_for_crm() -> ColumnElement[bool]:

@@ -5,7 +5,8 @@ session) and the "form shown at" stamp (new on every GET). Rendering it, with 98
 municipalities in a list and a field per pamphlet, is most of a GET's work; so each form is
 rendered once with marks where the tokens go, and each GET fills them in. The page is rendered
 again when its key changes: the catalogue it shows (a pamphlet added, hidden, renamed, or its
-stock changed) and where the app is mounted.
+stock changed), the routing's version (its list of municipalities) and where the app is
+mounted.
 """
 
 from __future__ import annotations

@@ -196,9 +196,10 @@ def _blank_form(
     if current_app.config.get("WTF_CSRF_ENABLED", True):  # a host app may turn CSRF off
         tokens["csrf_token"] = generate_csrf()
     blank_forms: BlankForms = current_app.extensions[BlankForms.KEY]
+    _municipalities()  # the routing in force, read first: its version is part of the key
     return blank_forms.show(
         f"{page.name}:{i18n.current_language()}",  # one kept page per language
-        (catalogue, request.script_root),
+        (catalogue, request.script_root, current_intake().live_routing.version),
         render,
         tokens,
         keep=not current_app.debug,  # a developer's template edits show at once

@@ -67,6 +67,14 @@ def load_routing(path: Path | str | None = None) -> Routing:
     return _Checker(source, text).check(data)
 
 
+def routing_from_data(data: dict[str, Any], source: str) -> Routing:
+    """Check a routing in the routing file's shape that did not come from a file (the
+    database's, an edit in the back office); `source` names it in the problems.
+
+    Raises ``RoutingError`` listing every problem found."""
+    return _Checker(source, "").check(data)
+
+
 def _describe_toml_error(source: Path, message: str) -> str:
     """Rephrase tomllib's "Invalid value (at line 3, column 7)" as "<file>, line 3, ..."."""
     match = _TOML_POSITION.search(message)
@@ -89,7 +97,7 @@ class _Checker:
     for the entry's table header (``[consultants.jf]``) or key (``101 =``).
     """
 
-    def __init__(self, source: Path, text: str) -> None:
+    def __init__(self, source: Path | str, text: str) -> None:
         self.source = source
         self.lines = text.splitlines()
         self.errors: list[str] = []

@@ -74,7 +74,7 @@ class RoutingError(ValueError):
 
 @dataclass(frozen=True)
 class Routing:
-    source: Path
+    source: Path | str  # the routing file, or where else it came from ("the database")
     office: Office
     consultants: dict[str, Consultant]
     municipalities: dict[str, Municipality]

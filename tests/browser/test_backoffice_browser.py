@@ -8,15 +8,14 @@ and the slips also as an A4 PDF.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.models import OrderStatus, Submission
-from tests.support.browser import axe_violations, screenshot
+from tests.support.browser import no_axe_violations, screenshot
 from tests.support.helpers import VALID_ORDER, submit
 from tests.support.paths import OUTPUT_DIR
 from tests.support.staff import OFFICE_EMAIL, STAFF_PASSWORD
@@ -32,14 +31,8 @@ def database_url(sqlite_url: str) -> str:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="da-DK", viewport={"width": 1280, "height": 800})
-    yield context.new_page()
-    context.close()
-
-
-def no_axe_violations(page: Page) -> None:
-    assert (report := axe_violations(page)) == "", f"{page.url}:\n{report}"
+def page(desktop_page: Page) -> Page:
+    return desktop_page
 
 
 @pytest.mark.browser

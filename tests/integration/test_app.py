@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -120,30 +121,41 @@ def test_a_host_template_overrides_the_base_layout(database_url, tmp_path, track
     assert 'name="existing_cooperation"' in html
 
 
-def test_a_custom_routing_file_changes_where_a_municipality_goes(
-    database_url, tmp_path, db_for_url, track_app
-):
+def _aeroe_moved_to_kreds_7(tmp_path: Path) -> Path:
+    """BL's IT moves Ærø (492) from kreds 3 to kreds 7 in a copy of the routing file."""
     routing = (DATA_DIR / "routing.toml").read_text(encoding="utf-8")
     moved = tmp_path / "routing.toml"
-    # BL's IT moves Ærø (492) from kreds 3 to kreds 7, without touching code.
     lines = [
         line.replace("kreds = 3,", "kreds = 7,") if line.startswith("492 ") else line
         for line in routing.splitlines()
     ]
     moved.write_text("\n".join(lines), encoding="utf-8")
-    app = track_app(
-        create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": TEST_SECRET,
-                "INTAKE_DATABASE_URL": database_url,
-                "INTAKE_ROUTING_FILE": str(moved),
-                "INTAKE_MIN_FILL_SECONDS": 0,
-            }
-        )
-    )
+    return moved
+
+
+def test_a_custom_routing_file_seeds_a_new_database(tmp_path, db_for_url, track_app):
+    url = f"sqlite:///{tmp_path}/fresh.sqlite3"
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET,
+        "INTAKE_DATABASE_URL": url,
+        "INTAKE_ROUTING_FILE": str(_aeroe_moved_to_kreds_7(tmp_path)),
+        "INTAKE_MIN_FILL_SECONDS": 0,
+    }
+    app = track_app(create_app(config))
+    assert app.test_cli_runner().invoke(args=["intake", "db", "upgrade"]).exit_code == 0
     submit(app.test_client(), "/pjecer/", VALID_ORDER)
-    stored = db_for_url(database_url).scalars(select(Submission)).one()
+    stored = db_for_url(url).scalars(select(Submission)).one()
+    assert (stored.kreds, stored.consultant_key) == (7, "sma")
+
+
+def test_an_imported_routing_file_changes_where_a_municipality_goes(app, client, db, tmp_path):
+    moved = _aeroe_moved_to_kreds_7(tmp_path)
+    result = app.test_cli_runner().invoke(args=["intake", "routing", "import", str(moved)])
+    assert result.exit_code == 0, result.output
+    assert "kommune 492 (Ærø): kreds: 3 → 7" in result.output
+    submit(client, "/pjecer/", VALID_ORDER)
+    stored = db.scalars(select(Submission)).one()
     assert (stored.kreds, stored.consultant_key) == (7, "sma")
 
 

@@ -20,7 +20,14 @@ from intake.backoffice.access import OPEN_TO_ALL
 from intake.models import DeliveryJob, Pamphlet, Submission, SubmissionKind
 from tests.support.helpers import VALID_HELP, VALID_ORDER, hidden_fields, submit
 
-ADMIN_ONLY_ENDPOINTS = frozenset({"intake_admin.deliveries"})
+ADMIN_ONLY_ENDPOINTS = frozenset(
+    {
+        "intake_admin.deliveries",
+        "intake_admin.routing",
+        "intake_admin.routing_edit",
+        "intake_admin.consultants",
+    }
+)
 ADMIN_ONLY_PREFIX = "/admin/deliveries/"  # and every page under it
 NOT_CHECKED = frozenset({"intake_admin.login", "intake_admin.static"})  # open to everyone
 LOGOUT = "intake_admin.logout"

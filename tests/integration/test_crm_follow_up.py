@@ -133,6 +133,22 @@ def test_the_order_page_shows_the_follow_up_and_the_salesforce_link(
     assert f'<a href="{link}" id="salesforce-link">Åbn i Salesforce</a>' in section
 
 
+def test_the_start_up_request_page_shows_the_follow_up_and_the_salesforce_link(
+    requests_sent, app, office, db, salesforce
+):
+    request_ = db.scalars(select(Submission).where(Submission.municipality_code == AARHUS)).one()
+    lead = lead_of(salesforce, db, AARHUS)
+    control(salesforce, f"leads/{lead['Id']}/convert")
+    Worker(app).pull_follow_up(force=True)
+
+    page = office.get(f"/admin/requests/{request_.reference}").get_data(as_text=True)
+    section = page[page.index('<section aria-labelledby="opfoelgning"') :]
+    section = section[: section.index("</section>")]
+    assert "Leadet er konverteret i Salesforce: kommunesamarbejde etableret." in section
+    link = f"{salesforce.url}/lightning/r/Lead/{lead['Id']}/view"
+    assert f'<a href="{link}" id="salesforce-link">Åbn i Salesforce</a>' in section
+
+
 def test_the_command_pulls_on_demand_and_reads_a_task_s_status(
     requests_sent, app, office, db, salesforce
 ):

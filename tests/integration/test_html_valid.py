@@ -153,6 +153,10 @@ def back_office_pages(pages: Pages, app: Flask, admin: Any, office: Any, db: Any
         "intake_admin.municipality",
         "intake_admin.label_sheet",
         "intake_admin.account",
+        "intake_admin.routing",
+        "intake_admin.routing_edit",
+        "intake_admin.consultants",
+        "intake_admin.request_page",
     } <= checked
     pages.get(office, "/admin/deliveries/", status=403)
     pages.get(app.test_client(), "/admin/login")
@@ -203,6 +207,28 @@ def follow_up_states(pages: Pages, admin: Any, db: Any) -> None:
     pages.get(admin, f"/admin/orders/{order.reference}")
 
 
+def routing_and_request_states(pages: Pages, admin: Any, db: Any) -> None:
+    """The routing's and the consultants' forms with errors, a request's form with an error,
+    and a start-up request sent on (its page then lists the sending-on's deliveries)."""
+    token = hidden_fields(admin.get("/admin/routing/492").get_data(as_text=True))["csrf_token"]
+    pages.post(admin, "/admin/routing/492", {"csrf_token": token, "kreds": "12", "status": "x"})
+    pages.post(
+        admin,
+        "/admin/consultants/",
+        {"csrf_token": token, "office-email": "ikke en adresse", "jf-kredse": "2, 9, x"},
+    )
+    help_request = db.scalars(
+        select(Submission).where(Submission.kind == SubmissionKind.STARTUP_HELP)
+    ).first()
+    path = f"/admin/requests/{help_request.reference}"
+    pages.post(admin, f"{path}/forward", {"csrf_token": token, "consultant": ""})
+    sent_on = admin.post(
+        f"{path}/forward", data={"csrf_token": token, "consultant": "sma", "note": "Forkert kreds"}
+    )
+    assert sent_on.status_code == 302
+    pages.get(admin, path)
+
+
 def error_pages_of(pages: Pages, app: Flask) -> None:
     """The Danish error pages that no ordinary request reaches here (413, 429, 500, 503)."""
     with app.test_request_context("/pjecer/"):
@@ -216,7 +242,14 @@ def e_mails(pages: Pages, app: Flask, mail_dir: Path) -> None:
     Worker(app).run_once()
     written = sorted(mail_dir.glob("*.eml"))
     targets = {path.stem.split("-", 4)[-1] for path in written}
-    assert targets == {"pamphlet_office", "consultant", "requester", "shipped", "cancelled"}
+    assert targets == {
+        "pamphlet_office",
+        "consultant",
+        "requester",
+        "shipped",
+        "cancelled",
+        "previous_consultant",
+    }
     for path in written:
         message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
         html = message.get_body(preferencelist=("html",))
@@ -257,6 +290,7 @@ def test_every_page_and_every_html_e_mail_is_valid_html(
     order_states(pages, admin, client)
     back_office_pages(pages, app, admin, office, db)
     follow_up_states(pages, admin, db)
+    routing_and_request_states(pages, admin, db)
     error_pages_of(pages, app)
     e_mails(pages, app, Path(config["INTAKE_MAIL_DIR"]))
     english_pages(pages, app, db, Path(config["INTAKE_MAIL_DIR"]))

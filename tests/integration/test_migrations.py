@@ -188,7 +188,7 @@ def test_going_back_before_the_crm_follow_up_keeps_the_requests(database_url, tr
             )
         )
     try:
-        migrate.downgrade(engine, "0010")
+        migrate.downgrade(engine, "0011")
         assert "intake_municipal_cooperations" not in inspect(engine).get_table_names()
         columns = {c["name"] for c in inspect(engine).get_columns("intake_submissions")}
         assert not columns & {"crm_lead_status", "crm_converted", "crm_task_status"}
@@ -217,3 +217,33 @@ def test_requests_made_before_0013_were_danish_and_going_back_drops_the_language
         languages = connection.execute(text("SELECT language FROM intake_submissions")).all()
     assert [tuple(row) for row in languages] == [("da",)]
     submitted.dispose()
+
+
+def test_going_back_before_the_routing_in_the_database_and_up_again(app, client, db):
+    """0011 → 0010: the routing tables and the requests' sending-on go (their jobs too; the
+    requests stay, with the consultant they are with now); up again, the routing file seeds the
+    routing once more. On SQLite and PostgreSQL."""
+    from intake.forwarding import forward
+    from intake.models import DeliveryJob, Submission
+
+    submit(client, "/opstartshjaelp/", VALID_HELP)
+    submission = db.query(Submission).one()
+    with app.app_context():
+        routing = app.extensions["intake"].routing
+        forward(db, submission, routing.consultants["jbh"], routing.consultants["sma"], "it@bl.dk")
+    assert db.query(DeliveryJob).count() == 6
+    db.close()
+    engine = app.extensions["intake"].database.engine
+
+    migrate.downgrade(engine, "0010")
+    tables = set(inspect(engine).get_table_names())
+    assert not tables & {"intake_forwards", "intake_routing_municipalities"}
+    with engine.connect() as connection:
+        jobs = connection.execute(text("SELECT count(*) FROM intake_delivery_jobs")).scalar()
+        consultant = connection.execute(text("SELECT consultant_key FROM intake_submissions"))
+        assert (jobs, consultant.scalar()) == (3, "sma")
+
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        seeded = connection.execute(text("SELECT count(*) FROM intake_routing_municipalities"))
+        assert seeded.scalar() == 98

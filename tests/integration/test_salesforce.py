@@ -97,7 +97,9 @@ def test_the_consultants_salesforce_user_owns_lead_and_task(build_app, tmp_path,
     after = after.replace('salesforce_user_id = ""', 'salesforce_user_id = "005000000000JBHAA2"', 1)
     path = tmp_path / "routing.toml"
     path.write_text(before + section + after, encoding="utf-8")
-    app = build_app(INTAKE_ROUTING_FILE=str(path))
+    app = build_app()
+    imported = app.test_cli_runner().invoke(args=["intake", "routing", "import", str(path)])
+    assert imported.exit_code == 0, imported.output
 
     submit(app.test_client(), "/opstartshjaelp/", VALID_HELP)
     sync(app)

@@ -68,6 +68,18 @@ def axe_violations(page: Page) -> str:
     return "\n".join(lines)
 
 
+def no_axe_violations(page: Page) -> None:
+    assert (report := axe_violations(page)) == "", f"{page.url}:\n{report}"
+
+
+@pytest.fixture
+def desktop_page(browser: Browser) -> Iterator[Page]:
+    """A page in a Danish browser window of 1280 × 800."""
+    context = browser.new_context(locale="da-DK", viewport={"width": 1280, "height": 800})
+    yield context.new_page()
+    context.close()
+
+
 def screenshot(page: Page, name: str) -> None:
     """A full-page screenshot, test-output/<name>.png (git-ignored), for people to look at."""
     OUTPUT_DIR.mkdir(exist_ok=True)

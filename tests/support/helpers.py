@@ -24,6 +24,49 @@ class _Inputs(HTMLParser):
                 self.values[attr["name"] or ""] = attr.get("value") or ""
 
 
+class _FormFields(HTMLParser):
+    """Every field's value as the browser would post it: inputs (checked radios and
+    checkboxes only), the selected option of each select, and textareas."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = dict(attrs)
+        name = attr.get("name") or ""
+        if tag == "input" and name:
+            if attr.get("type") not in ("radio", "checkbox") or "checked" in attr:
+                self.values[name] = attr.get("value") or ""
+        elif tag == "select":
+            self._select = name
+        elif tag == "option" and self._select and "selected" in attr:
+            self.values[self._select] = attr.get("value") or ""
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.values[name] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.values[self._textarea] += data
+
+
+def form_fields(html: str) -> dict[str, str]:
+    """The values a page's forms would post as they stand (see _FormFields)."""
+    parser = _FormFields()
+    parser.feed(html)
+    # A textarea's first newline belongs to the markup, not to the value.
+    return {k: v.removeprefix("\n") for k, v in parser.values.items()}
+
+
 def hidden_fields(html: str) -> dict[str, str]:
     """The csrf_token and form_token of a rendered form."""
     parser = _Inputs()

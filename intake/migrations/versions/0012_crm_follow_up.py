@@ -2,7 +2,7 @@
 cooperations recorded by hand
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-04 22:00:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import intake.models
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
