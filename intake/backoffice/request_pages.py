@@ -149,9 +149,13 @@ def request_forward(reference: str) -> Response | str | tuple[str, int]:
             notice="En anden sendte henvendelsen videre samtidig. Tjek, hvem den er hos nu.",
         )
     current_app.logger.info("Sent %s on to another consultant", submission.reference)
+    owner = (
+        "leadet i Salesforce får ny ejer."
+        if to.salesforce_user_id
+        else f"leadet i Salesforce skifter ikke ejer: {to.name} har intet Salesforce-bruger-id."
+    )
     flash(
         f"{submission.reference} er sendt videre til {to.name}. {to.name.split()[0]} får "
-        f"henvendelsen på e-mail, {previous.name.split()[0]} får besked, og leadet i "
-        "Salesforce får ny ejer."
+        f"henvendelsen på e-mail, {previous.name.split()[0]} får besked, og {owner}"
     )
     return redirect(url_for(".request_page", reference=reference))

@@ -69,6 +69,8 @@ def test_sent_on_before_the_lead_is_made(app, client, admin, db, salesforce, smt
     # Both consultants' e-mails of the request (the first one's own, and the one sent on),
     # and the note to the first.
     assert to == ["jbh@bl.dk", "jbh@bl.dk", "sma@bl.dk"]
+    (to_sma,) = smtp.to("sma@bl.dk")
+    assert "Den er din nu, også som ejer af leadet i Salesforce." in to_sma.body("plain")
 
 
 def test_a_converted_lead_is_left_alone_and_the_job_says_so(app, client, admin, db, salesforce):
@@ -85,16 +87,29 @@ def test_a_converted_lead_is_left_alone_and_the_job_says_so(app, client, admin, 
     assert salesforce.records["Lead"][lead["Id"]]["OwnerId"] != SMA_USER
 
 
-def test_a_consultant_without_a_salesforce_user_is_said_so(app, client, admin, db, salesforce):
+def test_a_consultant_without_a_salesforce_user_is_said_so(
+    app, client, admin, db, salesforce, smtp
+):
     submit(client, "/opstartshjaelp/", VALID_HELP)
     Worker(app).run_once()
-    assert send_on(admin, the_request(db).reference, "sma").status_code == 302
+    reference = the_request(db).reference
+    sent = send_on(admin, reference, "sma")
+    assert sent.status_code == 302
     before = salesforce.api_request_count()
     Worker(app).run_once()
     (job,) = owner_jobs(db)
     assert job.status is JobStatus.DONE
     assert job.outcome.startswith("Søren Madsen har intet Salesforce-bruger-id i routingen")
     assert salesforce.api_request_count() == before  # nothing asked of Salesforce
+    # Nobody is told the lead changed owner: the page, the new consultant, the first one.
+    page = admin.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "leadet i Salesforce skifter ikke ejer: Søren Madsen har intet" in page
+    (to_sma,) = smtp.to("sma@bl.dk")
+    assert "Leadet i Salesforce skifter ikke ejer" in to_sma.body("plain")
+    assert "også som ejer af leadet" not in to_sma.body("plain")
+    note_to_jbh = [m for m in smtp.to("jbh@bl.dk") if "Sendt videre:" in m.message["Subject"]]
+    assert "Leadet i Salesforce skifter ikke ejer" in note_to_jbh[0].body("plain")
+    assert "ejer leadet i Salesforce" not in note_to_jbh[0].body("plain")
 
 
 def test_sent_on_twice_by_the_office_and_only_to_another_consultant(app, client, office, db, smtp):
