@@ -247,3 +247,26 @@ def test_going_back_before_the_routing_in_the_database_and_up_again(app, client,
     with engine.connect() as connection:
         seeded = connection.execute(text("SELECT count(*) FROM intake_routing_municipalities"))
         assert seeded.scalar() == 98
+
+
+def test_a_sqlite_migration_runs_with_foreign_keys_off_and_refuses_to_leave_one_broken(
+    submitted,
+):
+    """SQLite rebuilds a table to change it; with foreign keys on, that fails once other rows
+    refer to it (the requests' jobs, forwards and lines refer to the requests): migrations run
+    with them off, and the references are checked before the commit."""
+    migrate.downgrade(submitted, "0010")  # rebuilds intake_submissions under its jobs
+    migrate.upgrade(submitted)
+    with submitted.connect() as connection:  # a request gone under its jobs, keys off
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+        connection.execute(text("DELETE FROM intake_submissions"))
+        connection.commit()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+    with pytest.raises(migrate.BrokenReferences, match="intake_delivery_jobs"):
+        migrate.downgrade(submitted, "0012")
+    with submitted.connect() as connection:
+        version = connection.execute(text("SELECT version_num FROM intake_alembic_version"))
+        assert version.scalar() == "0013"  # rolled back
+    submitted.dispose()
