@@ -12,8 +12,9 @@ status, topics and whether a cooperation exists. In the same transaction it
   lease ran out, the worker cancels it instead (intake.delivery.worker);
 - cancels a pamphlet order still waiting to be packed or shipped (there is no address left);
 - blanks the text that may repeat personal data: the jobs' last errors (a mail server's
-  "unknown user <address>") and the details of the submission's audit events (staff notes,
-  parcel numbers). Who did what, and when, stays.
+  "unknown user <address>"), the details of the submission's audit events (staff notes,
+  parcel numbers) and the notes staff wrote when they sent it on to another consultant. Who
+  did what, and when, stays.
 
 Each change is one UPDATE whose WHERE says what may still change (a job not claimed, an order
 not sent), not a write of what was read: on SQLite the read locks nothing, so the office or a
@@ -44,6 +45,7 @@ from intake.models import (
     WAITING_ORDER,
     AuditEvent,
     DeliveryJob,
+    Forward,
     HeldPost,
     JobKind,
     JobStatus,
@@ -158,6 +160,11 @@ def anonymise(session: Session, submission: Submission, reason: str) -> tuple[in
         update(AuditEvent)
         .where(AuditEvent.submission_id == submission.id, AuditEvent.detail != "")
         .values(detail="")
+    )
+    session.execute(  # why staff sent it on: it often names people
+        update(Forward)
+        .where(Forward.submission_id == submission.id, Forward.note != "")
+        .values(note="")
     )
     detail = reason
     if cancelled:

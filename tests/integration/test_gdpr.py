@@ -319,6 +319,26 @@ def test_the_receipt_of_an_anonymised_submission_says_so(app, client, db):
     assert "sønderå" not in html and "Bøgh" not in html
 
 
+def test_the_purge_blanks_a_sending_on_s_note(app, client, db):
+    """Staff write why they send a request on, often naming people: the note goes with the
+    request's personal data."""
+    from intake.forwarding import forward
+    from intake.models import Forward
+
+    reference = send(client, "/opstartshjaelp/", VALID_HELP)
+    with app.app_context():
+        routing = app.extensions["intake"].routing
+        submission = by_reference(db, reference)
+        previous = routing.consultants[submission.consultant_key]
+        to = next(c for key, c in routing.consultants.items() if key != previous.key)
+        forward(db, submission, previous, to, "it@bl.dk", "Ring til Søren Bøgh på 12 34 56 78")
+    age(db, reference, 800)
+    assert cli(app, "purge").exit_code == 0
+    db.expire_all()
+    (sent_on,) = db.scalars(select(Forward)).all()
+    assert (sent_on.note, sent_on.by) == ("", "it@bl.dk")  # who forwarded is staff, kept
+
+
 def by_reference_of(db: Any) -> str:
     return db.scalars(select(Submission.reference)).one()
 
