@@ -18,3 +18,8 @@ def ascii_address(address: str) -> str:
 def normalise_email(email: str) -> str:
     """A staff e-mail as accounts are looked up and recorded: trimmed, lower case."""
     return email.strip().lower()
+
+
+def counted(number: int, singular: str, plural: str) -> str:
+    """ "1 leverance", "3 leverancer": a number with its noun, for Danish messages."""
+    return f"{number} {singular if number == 1 else plural}"

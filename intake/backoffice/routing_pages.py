@@ -29,6 +29,7 @@ from intake.reference_data import official_municipality_name
 from intake.routing.edit import change_routing, current_data
 from intake.routing.model import RoutingError
 from intake.routing.store import Conflict, RoutingData
+from intake.text import counted
 from intake.web.csrf import shows_form_again
 
 NO_ROUTING = "Databasen har ingen routing endnu. Bed IT køre „intake db upgrade“."
@@ -207,8 +208,9 @@ def _check_kredse(data: RoutingData, consultants: dict[str, ConsultantForm]) -> 
             next(iter(consultants)),
         )
         example = ", ".join(sorted(names)[:3])
+        in_it = counted(len(names), "kommune", "kommuner")
         consultants[before].kredse.errors = [
-            f"Kreds {kreds} mangler en konsulent: {len(names)} kommune(r) ligger i den "
+            f"Kreds {kreds} mangler en konsulent: {in_it} ligger i den "
             f"(fx {example}). Giv kredsen til en konsulent, eller flyt kommunerne først."
         ]
         ok = False
@@ -260,5 +262,6 @@ def consultants() -> Response | str | tuple[str, int]:
     if not lines:
         flash("Der var ingen ændringer at gemme.")
     else:
-        flash(f"Konsulenterne og pjecekontoret er gemt ({len(lines)} ændring(er)). {IN_FORCE}")
+        changes = counted(len(lines), "ændring", "ændringer")
+        flash(f"Konsulenterne og pjecekontoret er gemt ({changes}). {IN_FORCE}")
     return redirect(url_for(".consultants"))

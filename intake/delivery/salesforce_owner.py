@@ -28,6 +28,7 @@ from intake.delivery.salesforce_usage import record_usage
 from intake.forwarding import forward_of
 from intake.models import DeliveryJob, JobKind, JobStatus, JobTarget, Submission
 from intake.routing.model import Consultant, NoConsultant, Routing
+from intake.text import counted
 
 ACTOR = "worker"
 LEAD_NOT_YET = "Leadet er ikke sendt til Salesforce endnu; ejeren skiftes, når det er"
@@ -126,12 +127,10 @@ def _describe(change: OwnerChange, owner: Consultant) -> str:
             f"Lead {change.lead_id} er konverteret og er ikke ændret; sæt selv ejeren i "
             f"Salesforce til {who}, hvis det skal være."
         )
-    tasks = f" og {change.tasks} åben(e) opgave(r)" if change.tasks else ""
+    open_tasks = counted(change.tasks, "åben opgave", "åbne opgaver")
+    tasks = f" og {open_tasks}" if change.tasks else ""
     if change.lead_id is None:
         if change.tasks:
-            return (
-                f"Intet lead (en eksisterende kontakt); {change.tasks} åben(e) opgave(r) "
-                f"ejes nu af {who}."
-            )
+            return f"Intet lead (en eksisterende kontakt); {open_tasks} ejes nu af {who}."
         return "Intet lead fundet i Salesforce; ingen ejer at ændre."
     return f"Lead {change.lead_id}{tasks} ejes nu af {who}."

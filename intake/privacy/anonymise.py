@@ -55,7 +55,7 @@ from intake.models import (
     SubmissionKind,
     utcnow,
 )
-from intake.text import ascii_address
+from intake.text import ascii_address, counted
 
 ACTOR = "cli"
 ANONYMISED_ORGANISATION = "(anonymiseret)"
@@ -110,11 +110,6 @@ class Anonymised:
     @property
     def count(self) -> int:
         return len(self.references)
-
-
-def counted(number: int, singular: str, plural: str) -> str:
-    """ "1 leverance", "3 leverancer": for the audit log's Danish."""
-    return f"{number} {singular if number == 1 else plural}"
 
 
 def anonymise(session: Session, submission: Submission, reason: str) -> tuple[int, bool]:

@@ -21,7 +21,6 @@ from intake.models import Submission, SubmissionKind, utcnow
 from intake.privacy.anonymise import (
     ACTOR,
     address_key,
-    counted,
     delete_held,
     erase_person,
     held_posts_of,
@@ -33,6 +32,7 @@ from intake.settings import secret_key
 from intake.staff import attempts, sessions
 from intake.staff.accounts import find as find_staff
 from intake.state import current_intake
+from intake.text import counted
 from intake.timefmt import DANISH_TIME
 
 KIND_NAMES = {

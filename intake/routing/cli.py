@@ -16,6 +16,7 @@ from intake.routing.edit import change_routing
 from intake.routing.live import DATABASE_SOURCE
 from intake.routing.model import Routing, RoutingError
 from intake.routing.toml_file import routing_toml
+from intake.text import counted
 
 routing_cli = AppGroup(
     "routing", help="The municipality → kreds → consultant routing: check, export, import."
@@ -104,7 +105,9 @@ def import_command(path: Path) -> None:
     if not lines:
         click.echo("Routingen i filen er den samme som i databasen: intet er ændret.")
         return
-    click.echo(f"Routingen er importeret fra {path}: {len(lines)} ændring(er).")
+    click.echo(
+        f"Routingen er importeret fra {path}: {counted(len(lines), 'ændring', 'ændringer')}."
+    )
     for line in lines:
         click.echo(f"  {line}")
 
