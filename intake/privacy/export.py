@@ -2,10 +2,11 @@
 person's right of access (GDPR art. 15) and to data portability (art. 20).
 
 It holds: the person's submissions with every field, their order lines, the state of their
-deliveries and the audit events about them; posts of theirs held as likely spam (intake.held);
-and, if the address is a back-office account's, that account (without its password hash or
-second factor's secret), the actions it took, its sessions and the tries to sign in with it
-(with the addresses they came from).
+deliveries, the audit events about them and their sendings-on to another consultant (with
+staff's notes); posts of theirs held as likely spam (intake.held); and, if the address is a
+back-office account's, that account (without its password hash or second factor's secret), the
+actions it took, its sessions and the tries to sign in with it (with the addresses they came
+from).
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ SUBMISSION_FIELDS = (
     "salesforce_object",
     "salesforce_id",
     "salesforce_url",
+    "language",
+    "crm_lead_status",
+    "crm_converted",
+    "crm_task_status",
 )
 JOB_FIELDS = (
     "kind",
@@ -129,6 +134,16 @@ def _submission(session: Session, submission: Submission) -> dict[str, Any]:
         .order_by(AuditEvent.at, AuditEvent.id)
     )
     data["audit_events"] = [_event(event) for event in events]
+    data["sent_on"] = [  # to another consultant by staff, with why (intake.forwarding)
+        {
+            "at": sent_on.at.isoformat(),
+            "by": sent_on.by,
+            "from_consultant": sent_on.from_consultant_key,
+            "to_consultant": sent_on.to_consultant_key,
+            "note": sent_on.note,
+        }
+        for sent_on in sorted(submission.forwards, key=lambda f: f.number)
+    ]
     return data
 
 

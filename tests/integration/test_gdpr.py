@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from intake.backoffice.coverage import last_weeks, requests_per_kreds, requests_per_week
 from intake.delivery.outbox import claim
 from intake.delivery.worker import Worker
+from intake.forwarding import forward
 from intake.models import (
     AuditEvent,
     DeliveryJob,
@@ -322,7 +323,6 @@ def test_the_receipt_of_an_anonymised_submission_says_so(app, client, db):
 def test_the_purge_blanks_a_sending_on_s_note(app, client, db):
     """Staff write why they send a request on, often naming people: the note goes with the
     request's personal data."""
-    from intake.forwarding import forward
     from intake.models import Forward
 
     reference = send(client, "/opstartshjaelp/", VALID_HELP)
@@ -351,6 +351,12 @@ def test_export_has_everything_about_the_person_and_nothing_about_others(app, cl
     help_request = send(client, "/opstartshjaelp/", VALID_HELP, email="AASE.Boegh@SØNDERÅ.dk")
     send(client, "/pjecer/", {**VALID_ORDER, **OLE, "note": "Ole's egen note"})
     Worker(app).run_once()
+    sent_on = by_reference(db, help_request)
+    with app.app_context():
+        consultants = app.extensions["intake"].routing.consultants
+        previous = consultants[sent_on.consultant_key]
+        to = next(c for key, c in consultants.items() if key != previous.key)
+        forward(db, sent_on, previous, to, "it@bl.dk", "Åse ringer efter kl. 14")
     output = tmp_path / "aase.json"
 
     # The domain written as Salesforce shows it (IDNA) finds her too.
@@ -388,6 +394,10 @@ def test_export_has_everything_about_the_person_and_nothing_about_others(app, cl
     assert first["salesforce_id"].startswith("00Q")
     assert second["message"] == VALID_HELP["message"]
     assert second["participants"] == "Ærøskøbing Boligforening"
+    assert (first["language"], first["crm_converted"]) == ("da", False)
+    assert [(s["by"], s["to_consultant"], s["note"]) for s in second["sent_on"]] == [
+        ("it@bl.dk", to.key, "Åse ringer efter kl. 14")
+    ]
     assert data["staff_account"] is None
     assert "Ole" not in raw and "Vesterport" not in raw
 
