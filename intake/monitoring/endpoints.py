@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from intake.db import get_session
+from intake.delivery import follow_up
 from intake.delivery.backlog import backlog_by_channel, total
 from intake.delivery.crm_status import crm_status, waiting_for_crm
-from intake.models import BACKLOG, DeliveryJob, JobKind, JobStatus, utcnow
+from intake.models import BACKLOG, DeliveryJob, JobKind, JobStatus, SalesforceSync, utcnow
 from intake.monitoring import metrics
 from intake.web import csrf, error_pages
 from intake.web.blueprints import OPS
@@ -18,6 +21,10 @@ from intake.web.blueprints import OPS
 bp = Blueprint(OPS, __name__)
 error_pages.register(bp)
 bp.before_request(csrf.check)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 @bp.get("/healthz")
@@ -30,7 +37,9 @@ def healthz() -> tuple[Response, int]:
     Body: database, backlog (pending jobs), oldest_pending_age_seconds, dead_jobs,
     last_crm_success (ISO time of the last Salesforce delivery, or null) and crm: status
     ("ok" or "behind"), behind_since (the first failed try of the job waiting longest),
-    waiting (Salesforce jobs waiting after a failed try) and next_try_at.
+    waiting (Salesforce jobs waiting after a failed try) and next_try_at; and follow_up: when
+    the last pull read the consultants' follow-up back (last_pull_at) and up to which change in
+    Salesforce it has read (changes_through), both null before the first pull.
     """
     session = get_session()
     try:
@@ -48,6 +57,11 @@ def healthz() -> tuple[Response, int]:
             )
         )
         crm = crm_status(session)
+        pulled = session.execute(
+            select(SalesforceSync.refreshed_at, SalesforceSync.synced_through).where(
+                SalesforceSync.name == follow_up.NAME
+            )
+        ).first()
     except SQLAlchemyError as exc:
         session.rollback()
         current_app.logger.warning("Health check: database unreachable: %s", exc)
@@ -68,6 +82,10 @@ def healthz() -> tuple[Response, int]:
             "behind_since": crm.behind_since.isoformat() if crm.behind_since else None,
             "waiting": crm.waiting,
             "next_try_at": crm.next_try_at.isoformat() if crm.next_try_at else None,
+        },
+        "follow_up": {
+            "last_pull_at": _iso(pulled[0] if pulled else None),
+            "changes_through": _iso(pulled[1] if pulled else None),
         },
     }
     return jsonify(body), 200 if healthy else 503

@@ -149,6 +149,24 @@ def test_the_start_up_request_page_shows_the_follow_up_and_the_salesforce_link(
     assert f'<a href="{link}" id="salesforce-link">Åbn i Salesforce</a>' in section
 
 
+def test_healthz_says_when_the_follow_up_was_last_read(requests_sent, app, client, db, salesforce):
+    """A pull that stops (a lost lease, a Salesforce login that no longer works) must show
+    somewhere a monitor looks: /healthz gives the last pull and how far it has read."""
+    assert client.get("/healthz").json["follow_up"] == {
+        "last_pull_at": None,
+        "changes_through": None,
+    }
+    lead = lead_of(salesforce, db, KOEBENHAVN)
+    control(salesforce, f"records/Lead/{lead['Id']}", {"Status": "Working - Contacted"})
+    before = utcnow()
+    Worker(app).pull_follow_up(force=True)
+
+    pulled = client.get("/healthz").json["follow_up"]
+    assert datetime.fromisoformat(pulled["last_pull_at"]) >= before.replace(microsecond=0)
+    newest = salesforce.records["Lead"][lead["Id"]]["LastModifiedDate"]
+    assert pulled["changes_through"][:19] == newest[:19]
+
+
 def test_the_command_pulls_on_demand_and_reads_a_task_s_status(
     requests_sent, app, office, db, salesforce
 ):

@@ -23,6 +23,7 @@ def test_healthy_with_an_empty_outbox(client):
         "dead_jobs": 0,
         "last_crm_success": None,
         "crm": {"status": "ok", "behind_since": None, "waiting": 0, "next_try_at": None},
+        "follow_up": {"last_pull_at": None, "changes_through": None},
     }
 
 
