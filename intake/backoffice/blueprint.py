@@ -36,29 +36,28 @@ NAVIGATION: list[tuple[str, str, StaffRole]] = [
 ]
 
 
+def error_page(title: str, message: str, status: int) -> tuple[str, int]:
+    """The back office's error page: what went wrong and what to do, with its status."""
+    return render_template("intake/admin/error.html", title=title, message=message), status
+
+
 @bp.errorhandler(403)
 def forbidden(error: Exception) -> tuple[str, int]:
-    return render_template(
-        "intake/admin/error.html",
-        title="Ingen adgang",
-        message="Din rolle giver ikke adgang til denne side.",
-    ), 403
+    return error_page("Ingen adgang", "Din rolle giver ikke adgang til denne side.", 403)
 
 
 @bp.errorhandler(ControlCharacters)
 def bad_address(error: ControlCharacters) -> tuple[str, int]:
-    return render_template(
-        "intake/admin/error.html", title="Adressen kan ikke bruges", message=error.description
-    ), 400
+    return error_page("Adressen kan ikke bruges", str(error.description), 400)
 
 
 @bp.errorhandler(429)
 def too_many(error: Exception) -> tuple[str, int]:
-    return render_template(
-        "intake/admin/error.html",
-        title="For mange forsøg",
-        message="Der er sendt for mange forsøg fra din adresse. Vent et minut, og prøv igen.",
-    ), 429
+    return error_page(
+        "For mange forsøg",
+        "Der er sendt for mange forsøg fra din adresse. Vent et minut, og prøv igen.",
+        429,
+    )
 
 
 @bp.context_processor

@@ -19,7 +19,7 @@ from forms.pamphlet_edit import NewPamphletForm, PamphletForm
 from forms.validated import required
 from intake import audit
 from intake.backoffice.access import requires
-from intake.backoffice.blueprint import bp
+from intake.backoffice.blueprint import bp, error_page
 from intake.db import get_session, rows_matched
 from intake.models import Pamphlet, StaffRole
 from intake.web.csrf import shows_form_again
@@ -148,11 +148,11 @@ def catalogue_edit(slug: str) -> Response | str | tuple[str, int]:
     session = get_session()
     pamphlet = _find(session, slug)
     if pamphlet is None:
-        return render_template(
-            "intake/admin/error.html",
-            title="Pjecen findes ikke",
-            message=f"Der er ingen pjece med det korte navn „{slug}“ i kataloget.",
-        ), 404
+        return error_page(
+            "Pjecen findes ikke",
+            f"Der er ingen pjece med det korte navn „{slug}“ i kataloget.",
+            404,
+        )
     form = PamphletForm(obj=pamphlet)
 
     def page(status: int = 200, notice: str | None = None) -> tuple[str, int]:

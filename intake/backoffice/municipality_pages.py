@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from forms.cooperation import CooperationForm
 from intake import cooperations
 from intake.backoffice.access import requires
-from intake.backoffice.blueprint import bp
+from intake.backoffice.blueprint import bp, error_page
 from intake.backoffice.coverage import Coverage, Signals, signals_by_municipality
 from intake.backoffice.coverage_map import STAGE_COLOURS
 from intake.backoffice.follow_up_view import follow_up_for
@@ -52,11 +52,11 @@ def _municipality_or_404(code: str) -> Municipality | None:
 
 
 def _not_found(code: str) -> tuple[str, int]:
-    return render_template(
-        "intake/admin/error.html",
-        title="Kommunen findes ikke",
-        message=f"Der er ingen kommune med kommunekoden „{code}“.",
-    ), 404
+    return error_page(
+        "Kommunen findes ikke",
+        f"Der er ingen kommune med kommunekoden „{code}“.",
+        404,
+    )
 
 
 @bp.get("/municipalities/<code>")

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from forms.forward import ForwardForm
 from intake.backoffice.access import requires
-from intake.backoffice.blueprint import bp
+from intake.backoffice.blueprint import bp, error_page
 from intake.backoffice.follow_up_view import follow_up_for
 from intake.db import get_session
 from intake.forwarding import ForwardedMeanwhile, forward
@@ -94,11 +94,11 @@ def _page(
 
 
 def _not_found(reference: str) -> tuple[str, int]:
-    return render_template(
-        "intake/admin/error.html",
-        title="Henvendelsen findes ikke",
-        message=f"Der er ingen henvendelse med referencen „{reference}“.",
-    ), 404
+    return error_page(
+        "Henvendelsen findes ikke",
+        f"Der er ingen henvendelse med referencen „{reference}“.",
+        404,
+    )
 
 
 @bp.get("/requests/<reference>")

@@ -21,7 +21,7 @@ from forms.routing_edit import (
     WithErrorFields,
 )
 from intake.backoffice.access import requires
-from intake.backoffice.blueprint import bp
+from intake.backoffice.blueprint import bp, error_page
 from intake.db import get_session
 from intake.labels import ROUTING_STATUSES
 from intake.models import StaffRole
@@ -114,11 +114,11 @@ def routing_edit(code: str) -> Response | str | tuple[str, int]:
     data = _routing_data()
     entry = data["municipalities"].get(code)
     if entry is None:
-        return render_template(
-            "intake/admin/error.html",
-            title="Kommunen findes ikke",
-            message=f"Der er ingen kommune med kommunekoden „{code}“ i routingen.",
-        ), 404
+        return error_page(
+            "Kommunen findes ikke",
+            f"Der er ingen kommune med kommunekoden „{code}“ i routingen.",
+            404,
+        )
     form = MunicipalityRoutingForm(kredse=_kredse(data))
     if not form.is_submitted():
         form.kreds.data = str(entry["kreds"])
